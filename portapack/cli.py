@@ -1,0 +1,173 @@
+"""The command line: parse options, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import PortapackError, SpecError
+
+spec_option = click.option(
+    "--spec", "spec_path", type=click.Path(path_type=Path), default=None,
+    help="portapack.yaml, or its folder (default: ./portapack.yaml).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def handles_errors(fn):
+    """Turn portapack's own errors into a red message (or JSON) and the error's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PortapackError as exc:
+            if kwargs.get("as_json"):
+                problems = exc.problems if isinstance(exc, SpecError) else [str(exc)]
+                _emit_json({"ok": False, "error": type(exc).__name__,
+                            "problems": [str(p) for p in problems]})
+            else:
+                lines = [str(p) for p in exc.problems] if isinstance(exc, SpecError) else [str(exc)]
+                head = "invalid spec" if isinstance(exc, SpecError) else "error"
+                click.secho(f"{head}:" if len(lines) > 1 else f"{head}: {lines[0]}", fg="red",
+                            err=True)
+                for line in lines if len(lines) > 1 else []:
+                    click.secho(f"  {line}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.secho("interrupted", fg="red", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="portapack")
+def main() -> None:
+    """Write a model once; ship it to Modal, Replicate (Cog), Baseten (Truss) and RunPod."""
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("."),
+              help="Where to write the starter (default: here).")
+@click.option("--name", default=None, help="Model name (default: the folder's name).")
+@json_option
+@handles_errors
+def init(directory: Path, name: str | None, as_json: bool) -> None:
+    """Write a working starter portapack.yaml and predict.py."""
+    from .starter import write_starter
+
+    written = write_starter(directory, name)
+    if as_json:
+        _emit_json({"ok": True, "files": [str(p) for p in written]})
+        return
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo("next: portapack build --target all")
+
+
+@main.command()
+@spec_option
+@json_option
+@handles_errors
+def validate(spec_path: Path | None, as_json: bool) -> None:
+    """Check the spec and the predictor's signature, without writing anything."""
+    from .loader import load_project
+
+    project = load_project(spec_path)
+    schema = project.predictor.inputs_schema()
+    if as_json:
+        _emit_json({"ok": True, "name": project.spec.name, "inputs": schema,
+                    "streaming": project.predictor.streaming, "files": list(project.files)})
+        return
+    click.secho(f"{project.spec_path}: valid", fg="green")
+    for i in project.predictor.inputs:
+        default = "required" if i.required else f"default {i.default!r}"
+        click.echo(f"  input {i.name}: {schema['properties'][i.name].get('type', i.kind)} ({default})")
+    click.echo(f"  output: {'stream' if project.predictor.streaming else 'value'}")
+
+
+@main.command()
+@spec_option
+@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
+              help="modal, cog, truss, runpod or all; repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+              help="Output folder; each target goes to OUT/<target>/.")
+@click.option("--strict", is_flag=True, help="Fail if a target would approximate or leave out anything.")
+@json_option
+@handles_errors
+def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: bool,
+          as_json: bool) -> None:
+    """Compile the spec into each target's project."""
+    from .build import build as run_build
+
+    result = run_build(spec_path, list(targets), out, strict=strict)
+    if as_json:
+        _emit_json({"ok": True, "out": str(result.out), "targets": [
+            {"target": b.target, "path": str(b.path), "files": b.files,
+             "notes": [{"feature": n.feature, "message": n.message} for n in b.notes]}
+            for b in result.builds]})
+        return
+    for b in result.builds:
+        click.secho(f"{b.target:7} -> {_display(b.path)} ({len(b.files)} files)", fg="green")
+        for note in b.notes:
+            click.secho(f"          ~ {note}", fg="yellow")
+    if result.notes:
+        click.echo("(~ approximated or left out; --strict makes these errors)")
+
+
+@main.command()
+@json_option
+@handles_errors
+def targets(as_json: bool) -> None:
+    """List the targets and how each names every GPU."""
+    from .targets import TARGETS
+    from .targets.base import gpu_table
+
+    instances = [t() for t in TARGETS.values()]
+    rows = gpu_table(instances)
+    if as_json:
+        _emit_json({"targets": [{"name": t.name, "title": t.title,
+                                 "install": f'pip install "portapack[{t.extra}]"'} for t in instances],
+                    "gpus": rows})
+        return
+    for t in instances:
+        click.echo(f"{t.name:7} {t.title:8} pip install \"portapack[{t.extra}]\"")
+    click.echo("")
+    headers = ["gpu", "memory_gb"] + [t.name for t in instances]
+    widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}
+    click.echo("  ".join(h.ljust(widths[h]) for h in headers))
+    for row in rows:
+        click.echo("  ".join(row[h].ljust(widths[h]) for h in headers))
+    click.echo("\n~ nearest match (that platform has no such GPU); aliases are case-insensitive, "
+               "':N' sets a count")
+
+
+@main.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of portapack.yaml (for editor completion)."""
+    from .spec import spec_json_schema
+
+    _emit_json(spec_json_schema())
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,289 @@
+"""Load a portapack.yaml into a :class:`Project`, reporting every problem at once.
+
+Errors name the file, the line, the field path, the bad value and the fix; unknown keys get
+"did you mean ...?".
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import Problem, SpecError
+from .signature import PredictorInfo, read_predictor
+from .spec import Spec
+
+SPEC_FILENAME = "portapack.yaml"
+# Never copied by the default `files:` (hidden files are skipped as well).
+DEFAULT_EXCLUDES = ("__pycache__", "*.pyc", "build", "dist", "venv", "env", "node_modules",
+                    "*.egg-info", "README.md", SPEC_FILENAME)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated spec, its predictor's contract and the files to ship."""
+
+    spec: Spec
+    predictor: PredictorInfo
+    root: Path  # the directory of the spec file
+    spec_path: Path
+    requirements: tuple[str, ...]
+    files: tuple[str, ...]  # POSIX paths relative to root, sorted
+
+
+def find_spec(path: str | Path | None = None) -> Path:
+    """The spec file: ``path`` itself, ``path/portapack.yaml``, or ./portapack.yaml."""
+    candidate = Path(path) if path else Path.cwd()
+    if candidate.is_dir():
+        candidate = candidate / SPEC_FILENAME
+    if not candidate.is_file():
+        raise SpecError(Problem(str(candidate), "spec file not found; run 'portapack init' to "
+                                "create one, or pass --spec PATH"))
+    return candidate
+
+
+def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = ()) -> Project:
+    """Load and validate the spec at ``path`` (file or directory) and read its predictor.
+
+    ``exclude`` lists directories never copied (the build output, typically).
+    """
+    spec_path = find_spec(path)
+    rel_name = spec_path.name
+    data, lines = _read_yaml(spec_path)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError([_problem(rel_name, lines, err) for err in exc.errors()]) from None
+    root = spec_path.parent.resolve()
+    problems: list[Problem] = []
+    requirements = _requirements(spec, root, rel_name, lines, problems)
+    files = _files(spec, root, rel_name, lines, problems, exclude)
+    files = sorted(set(files) | _local_weights(spec, root, rel_name, lines, problems, exclude))
+    predictor_path = root / spec.predictor_file
+    if not all(part.isidentifier() for part in spec.predictor_module.split(".")):
+        problems.append(Problem(_where(rel_name, lines, ("predictor",)),
+                                f"'{spec.predictor_file}' cannot be imported as a Python module; "
+                                "use a file name made of letters, digits and '_'"))
+    try:
+        predictor = read_predictor(predictor_path, spec.predictor_file, spec.predictor_class)
+    except SpecError as exc:
+        problems += exc.problems
+        predictor = None
+    if predictor is not None and spec.predictor_file not in files:
+        problems.append(Problem(_where(rel_name, lines, ("files",)),
+                                f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
+    if predictor is not None:
+        problems += _check_examples(spec, predictor, rel_name, lines)
+    if problems:
+        raise SpecError(problems)
+    return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))  # type: ignore[arg-type]
+
+
+# -- YAML with line numbers ---------------------------------------------------------------------
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(Problem(path.name, f"cannot read the spec: {exc}")) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(Problem(where, f"invalid YAML: {problem}")) from None
+    if not isinstance(data, dict):
+        raise SpecError(Problem(path.name, "the spec must be a mapping with at least "
+                                "'name:' and 'predictor:'; run 'portapack init' for a starter"))
+    lines: dict[tuple, int] = {}
+    _index(node, (), lines)
+    return data, lines
+
+
+def _index(node: yaml.Node | None, path: tuple, out: dict[tuple, int]) -> None:
+    if node is None:
+        return
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[path + (key.value,)] = key.start_mark.line + 1
+            _index(value, path + (key.value,), out)
+            out[path + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(item, path + (i,), out)
+
+
+def _where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            line = lines[loc[:cut]]
+            break
+    else:
+        line = None
+    dotted = ".".join(str(p) for p in loc)
+    return f"{name}:{line} {dotted}" if line else f"{name} {dotted}"
+
+
+def _problem(name: str, lines: dict[tuple, int], err: dict[str, Any]) -> Problem:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-",
+                                                                                   "list[", "str"))))
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _fields_at(Spec, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
+        return Problem(_where(name, lines, loc), f"unknown field '{loc[-1]}'; {hint}")
+    if kind == "missing":
+        return Problem(_where(name, lines, loc[:-1]), f"'{loc[-1]}' is required")
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        msg = _PATTERN_HINTS.get(loc[-1] if loc and isinstance(loc[-1], str) else "", msg)
+        if loc and loc[-1] == "[key]" or (len(loc) >= 2 and loc[0] in ("env", "secrets")):
+            msg = "must be an environment variable name: letters, digits and '_'"
+    if kind == "literal_error" and loc == ("python",):
+        msg = "must be one of \"3.10\", \"3.11\", \"3.12\", \"3.13\""
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    return Problem(_where(name, lines, loc), msg + shown)
+
+
+_PATTERN_HINTS = {
+    "name": "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+    "predictor": "must be in the form 'predict.py:Predictor' (FILE.py:Class)",
+    "memory": "must be a number with a binary unit, such as '512Mi' or '16Gi'",
+}
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the model found by walking ``loc`` down from ``model``."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(
+            current, BaseModel) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if current else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+# -- requirements, files, examples --------------------------------------------------------------
+def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list[Problem]) -> list[str]:
+    if isinstance(spec.requirements, list):
+        reqs = spec.requirements
+    else:
+        path = root / spec.requirements
+        if not path.is_file():
+            problems.append(Problem(_where(name, lines, ("requirements",)),
+                                    f"requirements file '{spec.requirements}' not found"))
+            return []
+        reqs = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        reqs = [r for r in reqs if r and not r.startswith("#")]
+    for i, req in enumerate(reqs):
+        if not req.strip() or "\n" in req or req.strip().startswith("-"):
+            problems.append(Problem(_where(name, lines, ("requirements", i)),
+                                    f"{req!r} is not a pip requirement (options such as "
+                                    "'--index-url' are not supported)"))
+    return [r.strip() for r in reqs]
+
+
+def _files(spec: Spec, root: Path, name: str, lines: dict, problems: list[Problem],
+           exclude: tuple[Path, ...]) -> list[str]:
+    excluded = {p.resolve() for p in exclude}
+    if isinstance(spec.requirements, str):
+        excluded.add((root / spec.requirements).resolve())
+    found: set[str] = set()
+    if spec.files is None:
+        for path in _walk(root, excluded):
+            rel = path.relative_to(root).as_posix()
+            if not any(fnmatch.fnmatch(part, pat) for part in rel.split("/")
+                       for pat in DEFAULT_EXCLUDES) and not any(
+                    part.startswith(".") for part in rel.split("/")):
+                found.add(rel)
+        return sorted(found)
+    for i, pattern in enumerate(spec.files):
+        if pattern.startswith("/") or ".." in pattern.split("/"):
+            problems.append(Problem(_where(name, lines, ("files", i)),
+                                    f"'{pattern}' must be relative to the spec file, inside its folder"))
+            continue
+        matched = False
+        for path in _walk(root, excluded):
+            rel = path.relative_to(root).as_posix()
+            if (pattern.endswith("/") and rel.startswith(pattern)) or fnmatch.fnmatch(rel, pattern):
+                found.add(rel)
+                matched = True
+        if not matched:
+            problems.append(Problem(_where(name, lines, ("files", i)),
+                                    f"'{pattern}' matches no file; fix or remove it"))
+    return sorted(found)
+
+
+def _local_weights(spec: Spec, root: Path, name: str, lines: dict, problems: list[Problem],
+                   exclude: tuple[Path, ...]) -> set[str]:
+    """Files of local ``weights:`` sources: always shipped, whatever ``files`` says."""
+    found: set[str] = set()
+    for i, weight in enumerate(spec.weights):
+        if weight.scheme != "local":
+            continue
+        path = (root / weight.source).resolve()
+        if not path.is_relative_to(root) or not path.exists():
+            problems.append(Problem(_where(name, lines, ("weights", i, "source")),
+                                    f"'{weight.source}' must be an existing file or folder "
+                                    "inside the spec's folder"))
+            continue
+        if path.is_file():
+            found.add(path.relative_to(root).as_posix())
+        else:
+            found |= {p.relative_to(root).as_posix() for p in _walk(path, {e.resolve() for e in exclude})}
+    return found
+
+
+def _walk(root: Path, excluded: set[Path]):
+    """Files below ``root``, skipping hidden folders, caches, virtualenvs and ``excluded``."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not d.startswith(".") and d not in ("__pycache__", "node_modules")
+            and (here / d).resolve() not in excluded and not (here / d / "pyvenv.cfg").exists()
+        )
+        for filename in sorted(filenames):
+            path = here / filename
+            if not path.is_symlink() and path.resolve() not in excluded:
+                yield path
+
+
+def _check_examples(spec: Spec, predictor: PredictorInfo, name: str, lines: dict) -> list[Problem]:
+    known = {i.name for i in predictor.inputs}
+    required = {i.name for i in predictor.inputs if i.required}
+    problems = []
+    for n, example in enumerate(spec.examples):
+        unknown = sorted(set(example.input) - known)
+        missing = sorted(required - set(example.input))
+        if unknown:
+            problems.append(Problem(_where(name, lines, ("examples", n, "input")),
+                                    f"predict() has no input {', '.join(unknown)}; inputs: "
+                                    f"{', '.join(sorted(known)) or 'none'}"))
+        if missing:
+            problems.append(Problem(_where(name, lines, ("examples", n, "input")),
+                                    f"required input {', '.join(missing)} is missing"))
+    return problems

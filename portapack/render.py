@@ -1,0 +1,62 @@
+"""The jinja2 environment: StrictUndefined, kept trailing newlines, one escaping filter per
+output language (Python, YAML, JSON, shell, Dockerfile)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+
+def templates_root() -> Path:
+    """Templates ship inside the wheel as portapack/templates; in a checkout they sit at the top."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def py_literal(value: Any) -> str:
+    """A Python literal for JSON-like data; repr() escapes quotes, newlines and control chars."""
+    if isinstance(value, float) and value != value:  # NaN has no literal
+        return 'float("nan")'
+    return repr(value)
+
+
+def yaml_dump(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1 << 20).rstrip("\n")
+
+
+def dockerfile_quote(value: str) -> str:
+    """Double-quoted Dockerfile word: escape backslash, quote and '$' (no variable expansion)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError("a Dockerfile word cannot hold a newline")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_root())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        py=py_literal,
+        yaml=yaml_dump,
+        json=lambda v, indent=2: json.dumps(v, indent=indent, ensure_ascii=False),
+        sh=shlex.quote,
+        docker=dockerfile_quote,
+    )
+    return env
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(**context)

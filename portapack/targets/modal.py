@@ -1,0 +1,110 @@
+"""Modal: one app file with an image, a class per model, a method and a web endpoint."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..loader import Project
+from ..render import py_literal
+from .base import (
+    Feature,
+    GpuMapping,
+    Target,
+    local_weights,
+    typing_names,
+    weight_fetch_commands,
+    with_requirements,
+)
+
+
+class ModalTarget(Target):
+    name = "modal"
+    title = "Modal"
+    extra = "modal"
+    templates: ClassVar[dict[str, str]] = {
+        "modal_app.py": "modal/modal_app.py.j2",
+        "requirements.txt": "_shared/requirements.txt.j2",
+        "README.md": "modal/README.md.j2",
+    }
+    gpu_names: ClassVar[dict[str, GpuMapping]] = {
+        "T4": GpuMapping("T4"),
+        "L4": GpuMapping("L4"),
+        "A10G": GpuMapping("A10"),
+        "RTX-4090": GpuMapping("A10", exact=False),
+        "A6000": GpuMapping("L40S", exact=False),
+        "L40S": GpuMapping("L40S"),
+        "A100-40GB": GpuMapping("A100-40GB"),
+        "A100-80GB": GpuMapping("A100-80GB"),
+        "H100": GpuMapping("H100"),
+        "H200": GpuMapping("H200"),
+        "B200": GpuMapping("B200"),
+        "RTX-PRO-6000": GpuMapping("RTX-PRO-6000"),
+    }
+    unsupported: ClassVar[dict[Feature, str]] = {
+        Feature.WEIGHTS_S3: "not fetched; mount the bucket with modal.CloudBucketMount in modal_app.py",
+        Feature.WEIGHTS_GS: "not fetched; mount the bucket with modal.CloudBucketMount in modal_app.py",
+    }
+
+    def context(self, project: Project) -> dict[str, Any]:
+        spec, pred = project.spec, project.predictor
+        ctx = self.base_context(project)
+        secrets_expr = "[" + ", ".join(
+            f"modal.Secret.from_name({py_literal(s)})" for s in spec.secrets) + "]"
+        snapshot = self.snapshot(project)
+        gpu = spec.resources.gpu
+        options: dict[str, str] = {}
+        if gpu:
+            options["gpu"] = py_literal(str(gpu).replace(gpu.type, self.gpu_name(gpu) or gpu.type))
+        options |= {
+            "cpu": py_literal(float(spec.resources.cpu)),
+            "memory": py_literal(spec.resources.memory_mib),
+            "timeout": py_literal(spec.scaling.timeout),
+            "scaledown_window": py_literal(spec.scaling.idle_timeout),
+            "min_containers": py_literal(spec.scaling.min_replicas),
+            "max_containers": py_literal(spec.scaling.max_replicas),
+        }
+        if spec.secrets:
+            options["secrets"] = secrets_expr
+        if snapshot:
+            options["enable_memory_snapshot"] = "True"
+        params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
+                  for f, i in zip(ctx["fields"], pred.inputs)]
+        example = spec.examples[0].input if spec.examples else {}
+        weights = local_weights(project)
+        ctx.update(
+            typing=typing_names(pred),
+            requirements=with_requirements(project, "pydantic>=2", "fastapi[standard]",
+                                           *(["huggingface_hub>=0.34"] if any(
+                                               w.scheme == "hf" for w in spec.weights) else [])),
+            system_packages=spec.system_packages,
+            env=dict(spec.env),
+            build_commands=spec.build_commands,
+            weight_commands=weight_fetch_commands(project),
+            secrets=spec.secrets,
+            secrets_expr=secrets_expr,
+            local_weights=weights,
+            code_files=self.code_files(project, {w["source"] for w in weights}),
+            cls_options=options,
+            concurrency=spec.scaling.concurrency,
+            snapshot=snapshot,
+            method_params=("*, " if params else "") + ", ".join(params),
+            dict_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in pred.inputs),
+            example_kwargs=", ".join(f"{k}={py_literal(v)}" for k, v in example.items()),
+            gpu=str(gpu) if gpu else "",
+        )
+        return ctx
+
+    def snapshot(self, project: Project) -> bool:
+        """Memory snapshots are safe when load() cannot have touched a GPU."""
+        chosen = project.spec.targets.modal.memory_snapshot
+        return chosen if chosen is not None else project.spec.resources.gpu is None
+
+    def code_files(self, project: Project, skip: set[str]) -> list[dict[str, str]]:
+        """The user's files, grouped by top-level entry, each added under /root."""
+        tops: dict[str, str] = {}
+        for rel in project.files:
+            if any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in skip):
+                continue
+            top, sep, _ = rel.partition("/")
+            tops[top] = "dir" if sep else "file"
+        return [{"source": top, "kind": kind, "remote": f"/root/{top}"} for top, kind in tops.items()]

@@ -1,0 +1,98 @@
+"""Baseten Truss: config.yaml, model/model.py, and the user's code in packages/."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..loader import Project
+from .base import Feature, GpuMapping, Target, local_weights, typing_names, with_requirements
+
+
+class TrussTarget(Target):
+    name = "truss"
+    title = "Truss"
+    extra = "truss"
+    code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
+    templates: ClassVar[dict[str, str]] = {
+        "config.yaml": "truss/config.yaml.j2",
+        "model/__init__.py": "truss/init.py.j2",
+        "model/model.py": "truss/model.py.j2",
+        "README.md": "truss/README.md.j2",
+    }
+    # resources.accelerator values (truss.base.truss_config.Accelerator).
+    gpu_names: ClassVar[dict[str, GpuMapping]] = {
+        "T4": GpuMapping("T4"),
+        "L4": GpuMapping("L4"),
+        "A10G": GpuMapping("A10G"),
+        "RTX-4090": GpuMapping("A10G", exact=False),
+        "A6000": GpuMapping("L40S", exact=False),
+        "L40S": GpuMapping("L40S"),
+        "A100-40GB": GpuMapping("A100_40GB"),
+        "A100-80GB": GpuMapping("A100"),
+        "H100": GpuMapping("H100"),
+        "H200": GpuMapping("H200"),
+        "B200": GpuMapping("B200"),
+        "RTX-PRO-6000": GpuMapping("RTX_PRO_6000"),
+    }
+    unsupported: ClassVar[dict[Feature, str]] = {
+        Feature.MIN_REPLICAS: "Baseten sets autoscaling on the deployment, not in config.yaml",
+        Feature.MAX_REPLICAS: "Baseten sets autoscaling on the deployment, not in config.yaml",
+        Feature.IDLE_TIMEOUT: "Baseten sets scale-down delay on the deployment, not in config.yaml",
+        Feature.TIMEOUT: "Truss has no per-prediction timeout setting",
+    }
+
+    def context(self, project: Project) -> dict[str, Any]:
+        spec = project.spec
+        ctx = self.base_context(project)
+        weights = local_weights(project, self.code_dir)
+        accelerator = self.accelerator(project)
+        ctx.update(
+            typing=typing_names(project.predictor),
+            requirements=with_requirements(project, "pydantic>=2"),
+            secrets=spec.secrets,
+            local_weights=weights,
+            weight_links=[[f"../{w['source']}", w["remote"]] for w in weights],
+            accelerator=accelerator,
+            example_input=spec.examples[0].input if spec.examples else {},
+            config=self.config(project, accelerator),
+        )
+        return ctx
+
+    def accelerator(self, project: Project) -> str | None:
+        gpu = project.spec.resources.gpu
+        override = project.spec.targets.truss.accelerator
+        if override or not gpu:
+            return override
+        name = self.gpu_name(gpu)
+        return name if gpu.count == 1 else f"{name}:{gpu.count}"
+
+    def config(self, project: Project, accelerator: str | None) -> dict[str, Any]:
+        spec = project.spec
+        cpu = spec.resources.cpu
+        resources: dict[str, Any] = {
+            "cpu": str(int(cpu)) if float(cpu).is_integer() else f"{int(cpu * 1000)}m",
+            "memory": spec.resources.memory,
+        }
+        if accelerator:
+            resources["accelerator"] = accelerator
+        config: dict[str, Any] = {
+            "model_name": spec.name,
+            "python_version": "py" + spec.python.replace(".", ""),
+            "requirements": with_requirements(project, "pydantic>=2"),
+            "resources": resources,
+            "runtime": {"predict_concurrency": spec.scaling.concurrency},
+        }
+        if spec.system_packages:
+            config["system_packages"] = list(spec.system_packages)
+        if spec.env:
+            config["environment_variables"] = dict(spec.env)
+        if spec.secrets:
+            config["secrets"] = {s: None for s in spec.secrets}
+        if spec.build_commands:
+            config["build_commands"] = list(spec.build_commands)
+        remote = [w for w in spec.weights if w.scheme != "local"]
+        if remote:
+            config["weights"] = [{"source": w.source, "mount_location": w.path} for w in remote]
+        if spec.examples:
+            config["model_metadata"] = {"example_model_input": spec.examples[0].input}
+        return config
