@@ -177,11 +177,14 @@ def _annotation(i: InputSpec) -> str:
 
 
 def _field(i: InputSpec) -> str:
-    args = ["..." if i.required else py_literal(i.default)]
-    args += [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
+    """``= Field(...)`` with constraints, ``= default`` without; empty for a bare required input."""
+    extra = [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
     if i.description:
-        args.append(f"description={py_literal(i.description)}")
-    return f"Field({', '.join(args)})"
+        extra.append(f"description={py_literal(i.description)}")
+    if not extra:
+        return "" if i.required else f" = {py_literal(i.default)}"
+    first = "..." if i.required else py_literal(i.default)
+    return f" = Field({', '.join([first, *extra])})"
 
 
 def typing_names(pred: PredictorInfo, *extra: str) -> str:

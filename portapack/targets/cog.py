@@ -3,6 +3,8 @@ deployment settings file for Replicate (GPU hardware and instances)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, ClassVar
 
 from ..loader import Project
@@ -14,10 +16,19 @@ from .base import (
     Note,
     Target,
     local_weights,
+    typing_names,
     weight_fetch_commands,
     with_requirements,
 )
 
+# Input(...) keywords for string rules; Cog calls `pattern` `regex`.
+STRING_RULES = {"min_length": "min_length", "max_length": "max_length", "pattern": "regex"}
+# Replicate's multi-GPU SKUs (their naming is not uniform).
+MULTI_GPU_SKUS = {
+    "gpu-l40s": {2: "gpu-2x-l40s", 4: "gpu-4x-l40s", 8: "gpu-8x-l40s"},
+    "gpu-a100-large": {2: "gpu-a100-large-2x", 4: "gpu-a100-large-4x", 8: "gpu-a100-large-8x"},
+    "gpu-h100": {2: "gpu-h100-2x", 4: "gpu-h100-4x", 8: "gpu-h100-8x"},
+}
 # cog.yaml `environment` may not set these (Cog's own validator refuses them).
 FORBIDDEN_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "R8_", "REPLICATE_")
 FORBIDDEN_ENV = {"PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",
@@ -75,10 +86,8 @@ class CogTarget(Target):
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
             dict_inputs=[i.name for i in project.predictor.inputs if i.kind == "dict"],
             output_annotation=self.output_annotation(project),
-            cog_typing=", ".join(sorted({"Any"} | ({"Iterator"} if project.predictor.streaming else set())
-                                        | ({"Optional"} if spec.secrets or any(
-                                            i.optional for i in project.predictor.inputs) else set())
-                                        | ({"Any"}))),
+            cog_typing=self.typing_names(project),
+            is_async=self.is_async(project),
             raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
             local_weights=weights,
             weight_links=[[w["source"], w["remote"]] for w in weights],
@@ -109,47 +118,67 @@ class CogTarget(Target):
         return config
 
     def deployment(self, project: Project) -> dict[str, Any]:
+        """Settings for a Replicate deployment (applied by ``portapack deploy``)."""
         spec = project.spec
-        gpu = spec.resources.gpu
-        hardware = spec.targets.cog.hardware or (self.gpu_name(gpu) if gpu else "cpu")
-        if gpu and gpu.count > 1 and not spec.targets.cog.hardware:
-            hardware = f"{hardware}-{gpu.count}x"
-        return {"name": spec.name, "hardware": hardware,
+        return {"name": spec.name, "hardware": self.hardware(project),
                 "min_instances": spec.scaling.min_replicas,
                 "max_instances": spec.scaling.max_replicas}
 
+    def hardware(self, project: Project) -> str:
+        spec = project.spec
+        gpu = spec.resources.gpu
+        if spec.targets.cog.hardware:
+            return spec.targets.cog.hardware
+        if gpu is None:
+            return "cpu"
+        sku = self.gpu_name(gpu) or "cpu"
+        if gpu.count > 1:
+            multi = MULTI_GPU_SKUS.get(sku, {}).get(gpu.count)
+            return multi or sku
+        return sku
+
     def cog_input(self, i: InputSpec) -> dict[str, str]:
-        kind = i.kind
-        if kind == "list":
-            annotation = f"list[{i.item}]"
-        elif kind == "dict":
-            annotation = "str"
-        else:
-            annotation = kind
+        """One ``name: T = Input(...)`` parameter; every argument a literal (Cog parses statically)."""
+        annotation = {"list": f"list[{i.item}]", "dict": "str"}.get(i.kind, i.kind)
         if i.optional:
             annotation = f"Optional[{annotation}]"
         args = []
         if i.description:
             args.append(f"description={py_literal(i.description)}")
         if not i.required:
-            default = i.default
-            if kind == "dict" and default is not None:
-                import json
-
-                default = json.dumps(default)
+            default = json.dumps(i.default) if i.kind == "dict" and i.default is not None else i.default
             args.append(f"default={py_literal(default)}")
-        for key, value in i.constraints.items():
-            cog_key = {"pattern": "regex"}.get(key, key)
-            args.append(f"{cog_key}={py_literal(value)}")
-        if i.choices is not None:
+        # Cog allows choices (2 or more, not with other rules), ge/le on numbers, lengths and
+        # regex on strings; the rest is enforced by the Inputs model in cog_predict.py.
+        if i.choices is not None and len(i.choices) >= 2:
             args.append(f"choices={py_literal(list(i.choices))}")
+        elif i.choices is None:
+            for key, value in i.constraints.items():
+                if key in ("ge", "le") or (i.kind == "str" and key in STRING_RULES):
+                    args.append(f"{STRING_RULES.get(key, key)}={py_literal(value)}")
         return {"name": i.name, "annotation": annotation, "input": f"Input({', '.join(args)})"}
 
     def output_annotation(self, project: Project) -> str:
         pred = project.predictor
         if pred.streaming:
-            return f"Iterator[{pred.output_kind or 'Any'}]"
-        return "Any"
+            item = pred.output_kind or "Any"
+            return f"AsyncIterator[{item}]" if self.is_async(project) else f"Iterator[{item}]"
+        return pred.output_kind or "Any"
+
+    def is_async(self, project: Project) -> bool:
+        """Cog runs concurrent predictions only through an async predict()."""
+        return project.spec.scaling.concurrency > 1 and project.spec.python != "3.10"
+
+    def typing_names(self, project: Project) -> str:
+        pred = project.predictor
+        names = set()
+        annotation = self.output_annotation(project)
+        names |= {n for n in ("Any", "AsyncIterator", "Iterator")
+                  if re.search(rf"\b{n}\b", annotation)}
+        names |= {n for n in typing_names(pred).split(", ") if n}
+        if project.spec.secrets or any(i.optional for i in pred.inputs):
+            names.add("Optional")
+        return ", ".join(sorted(names))
 
     def extra_notes(self, project: Project) -> list[Note]:
         spec = project.spec
@@ -158,14 +187,14 @@ class CogTarget(Target):
         if dropped:
             notes.append(Note(self.name, "env", f"Cog refuses to set {', '.join(dropped)} in "
                               "cog.yaml; left out"))
+        gpu = spec.resources.gpu
+        if gpu and gpu.count > 1 and not spec.targets.cog.hardware and self.hardware(project) \
+                == self.gpu_name(gpu):
+            notes.append(Note(self.name, "resources.gpu", f"Replicate has no {gpu.count}x "
+                              f"{self.hardware(project)} hardware; the deployment uses one GPU"))
         if spec.scaling.concurrency > 1 and spec.python == "3.10":
             notes.append(Note(self.name, "scaling.concurrency",
                               "Cog needs Python >= 3.11 for concurrency; left at 1"))
-        constrained = [i.name for i in project.predictor.inputs
-                       if i.kind == "list" and i.constraints]
-        if constrained:
-            notes.append(Note(self.name, "inputs", f"Cog has no length limits on list inputs "
-                              f"({', '.join(constrained)}); enforced in cog_predict.py instead"))
         return notes
 
 
