@@ -82,6 +82,7 @@ class ModalTarget(Target):
             weight_commands=weight_fetch_commands(project),
             secrets=spec.secrets,
             secrets_expr=secrets_expr,
+            weight_links=[[w["source"], w["remote"]] for w in weights],
             local_weights=weights,
             code_files=self.code_files(project, {w["source"] for w in weights}),
             cls_options=options,

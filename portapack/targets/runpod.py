@@ -67,6 +67,7 @@ class RunpodTarget(Target):
             runtime_env={k: v for k, v in spec.env.items() if k not in docker_env},
             build_commands=spec.build_commands,
             weight_commands=weight_fetch_commands(project),
+            weight_links=[[w["source"], w["remote"]] for w in local_weights(project)],
             local_weights=local_weights(project),
             concurrency=spec.scaling.concurrency,
             secrets=spec.secrets,
