@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from ..loader import Project
 from ..render import py_literal
 from ..signature import InputSpec
+from .cog_openapi import openapi_schema
 from .base import (
     Feature,
     GpuMapping,
@@ -45,6 +46,7 @@ class CogTarget(Target):
         "requirements.txt": "_shared/requirements.txt.j2",
         "replicate-deployment.json": "cog/deployment.json.j2",
         ".dockerignore": "cog/dockerignore.j2",
+        ".cog/openapi_schema.json": "cog/openapi_schema.json.j2",
         "README.md": "cog/README.md.j2",
     }
     # Replicate hardware SKUs (cog.yaml only says `gpu: true`; the type is the deployment's).
@@ -95,6 +97,9 @@ class CogTarget(Target):
             example_input=spec.examples[0].input if spec.examples else {},
             config=self.config(project),
             deployment=self.deployment(project),
+            openapi=openapi_schema(project.predictor, spec.secrets, {
+                i.name: (json.dumps(i.default) if i.kind == "dict" else i.default)
+                for i in project.predictor.inputs if not i.required and i.default is not None}),
         )
         return ctx
 
