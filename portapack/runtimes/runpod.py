@@ -1,0 +1,66 @@
+"""RunPod's local API server: ``python -u handler.py --rp_serve_api`` (POST /runsync)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .base import Outcome, Runtime, http_json
+
+
+class RunpodRuntime(Runtime):
+    target = "runpod"
+    description = "RunPod's local API: handler.py --rp_serve_api (POST /runsync, /run + /stream)"
+
+    def command(self) -> list[str]:
+        return [self.python, "-u", "handler.py", "--rp_serve_api", "--rp_api_host", "127.0.0.1",
+                "--rp_api_port", str(self.port)]
+
+    def ready(self) -> bool:
+        status, _ = http_json("GET", f"{self.url}/openapi.json", timeout=5)
+        return status == 200
+
+    @staticmethod
+    def _outcome(status: int, body: Any, seconds: float) -> Outcome:
+        if isinstance(body, dict) and body.get("status") == "COMPLETED" and "error" not in body:
+            return Outcome(True, body.get("output"), status=status, seconds=seconds)
+        if isinstance(body, dict) and "error" in body:
+            error = body["error"]
+            return Outcome(False, error=error if isinstance(error, str) else json.dumps(error),
+                           status=status, seconds=seconds)
+        return Outcome(False, error=f"unexpected response: {body!r}", status=status, seconds=seconds)
+
+    def predict(self, inputs: dict[str, Any]) -> Outcome:
+        started = time.perf_counter()
+        status, body = http_json("POST", f"{self.url}/runsync", {"input": inputs})
+        return self._outcome(status, body, time.perf_counter() - started)
+
+    def stream(self, inputs: dict[str, Any]) -> Outcome:
+        """POST /run, then GET /stream/{id} until the job is done; items in order."""
+        started = time.perf_counter()
+        status, body = http_json("POST", f"{self.url}/run", {"input": inputs})
+        if not (isinstance(body, dict) and body.get("id")):
+            return self._outcome(status, body, time.perf_counter() - started)
+        items: list[Any] = []
+        while True:
+            status, chunk = http_json("GET", f"{self.url}/stream/{body['id']}")
+            if not isinstance(chunk, dict):
+                return Outcome(False, error=f"unexpected stream response: {chunk!r}", status=status)
+            for part in chunk.get("stream") or []:
+                out = part.get("output") if isinstance(part, dict) else part
+                if isinstance(out, dict) and set(out) == {"error"}:
+                    return Outcome(False, error=str(out["error"]), status=status, items=items,
+                                   seconds=time.perf_counter() - started)
+                items.append(out)
+            if chunk.get("status") in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT") or "error" in chunk:
+                break
+        seconds = time.perf_counter() - started
+        if "error" in chunk or chunk.get("status") != "COMPLETED":
+            return Outcome(False, error=str(chunk.get("error")), status=status, items=items,
+                           seconds=seconds)
+        return Outcome(True, items, status=status, items=items, seconds=seconds)
+
+    def sample_request(self, inputs: dict[str, Any]) -> str:
+        body = json.dumps({"input": inputs})
+        return f"curl -s {self.url}/runsync -H 'Content-Type: application/json' -d '{body}'"
