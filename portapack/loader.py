@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SpecError
 from .signature import PredictorInfo, read_predictor
-from .spec import Spec
+from .spec import Spec, cross_field_problems
 
 SPEC_FILENAME = "portapack.yaml"
 # Never copied by the default `files:` (hidden files are skipped as well).
@@ -58,9 +58,12 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     rel_name = spec_path.name
     data, lines = _read_yaml(spec_path)
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(data, context={"cross_checks": False})
     except ValidationError as exc:
         raise SpecError([_problem(rel_name, lines, err) for err in exc.errors()]) from None
+    cross = [Problem(_where(rel_name, lines, loc), msg) for loc, msg in cross_field_problems(spec)]
+    if cross:
+        raise SpecError(cross)
     root = spec_path.parent.resolve()
     problems: list[Problem] = []
     requirements = _requirements(spec, root, rel_name, lines, problems)
@@ -130,12 +133,14 @@ def _where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
     else:
         line = None
     dotted = ".".join(str(p) for p in loc)
-    return f"{name}:{line} {dotted}" if line else f"{name} {dotted}"
+    where = f"{name}:{line}" if line else name
+    return f"{where} {dotted}" if dotted else where
 
 
 def _problem(name: str, lines: dict[tuple, int], err: dict[str, Any]) -> Problem:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-",
-                                                                                   "list[", "str"))))
+    raw_loc = err["loc"]
+    loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
+        ("function-", "list[", "str", "[key]"))))
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         allowed = _fields_at(Spec, loc[:-1])
@@ -147,7 +152,7 @@ def _problem(name: str, lines: dict[tuple, int], err: dict[str, Any]) -> Problem
     msg = err["msg"].removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
         msg = _PATTERN_HINTS.get(loc[-1] if loc and isinstance(loc[-1], str) else "", msg)
-        if loc and loc[-1] == "[key]" or (len(loc) >= 2 and loc[0] in ("env", "secrets")):
+        if "[key]" in raw_loc or (len(loc) >= 2 and loc[0] in ("env", "secrets")):
             msg = "must be an environment variable name: letters, digits and '_'"
     if kind == "literal_error" and loc == ("python",):
         msg = "must be one of \"3.10\", \"3.11\", \"3.12\", \"3.13\""

@@ -10,6 +10,7 @@ from ``Literal[...]``, optional inputs from ``T | None = None``. A return annota
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,11 +272,16 @@ class _Reader:
                           f"e.g. '{spec.name}: {spec.kind} | None = None'")
                 ok = False
             elif d is not None and not _fits_kind(d, spec):
-                self.fail(node, f"input '{spec.name}': default {d!r} is not a {spec.kind}")
+                self.fail(node, f"input '{spec.name}': default {d!r} is not of type {spec.kind}")
                 ok = False
             elif spec.choices is not None and d is not None and d not in spec.choices:
                 self.fail(node, f"input '{spec.name}': default {d!r} is not one of {spec.choices}")
                 ok = False
+            elif d is not None and ok:
+                broken = _broken_constraint(d, spec.constraints)
+                if broken:
+                    self.fail(node, f"input '{spec.name}': default {d!r} breaks its own rule {broken}")
+                    ok = False
         return ok
 
     def output(self, fn: ast.FunctionDef) -> tuple[bool, str | None, str | None]:
@@ -401,3 +407,20 @@ def _fits_kind(value: Any, spec: InputSpec) -> bool:
     if spec.kind == "list":
         return isinstance(value, list) and all(fits(v, spec.item) for v in value)
     return fits(value, spec.kind)
+
+
+def _broken_constraint(value: Any, constraints: dict[str, Any]) -> str | None:
+    """The first of ``constraints`` that ``value`` breaks, as ``"ge=5"``, or None."""
+    checks = {
+        "ge": lambda v, c: v >= c, "le": lambda v, c: v <= c,
+        "gt": lambda v, c: v > c, "lt": lambda v, c: v < c,
+        "min_length": lambda v, c: len(v) >= c, "max_length": lambda v, c: len(v) <= c,
+        "pattern": lambda v, c: re.search(c, v) is not None,
+    }
+    for key, limit in constraints.items():
+        try:
+            if not checks[key](value, limit):
+                return f"{key}={limit!r}"
+        except (TypeError, re.error):
+            return f"{key}={limit!r}"
+    return None

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -205,7 +206,10 @@ class Spec(StrictModel):
         pattern=r"^[\w./-]+\.py:[A-Za-z_]\w*$",
         description="FILE.py:Class, relative to the spec file.",
     )
-    python: Literal["3.10", "3.11", "3.12", "3.13"] = Field("3.11", description="Python version.")
+    python: Annotated[
+        Literal["3.10", "3.11", "3.12", "3.13"],
+        WithJsonSchema({"enum": ["3.10", "3.11", "3.12", "3.13", 3.11, 3.12, 3.13]}),
+    ] = Field("3.11", description='Python version, as a string: "3.11".')
     requirements: list[str] | str = Field(
         default_factory=list,
         description="pip requirement strings, or the path of a requirements file.",
@@ -216,7 +220,10 @@ class Spec(StrictModel):
     build_commands: list[str] = Field(
         default_factory=list, description="Shell commands run at image build, after dependencies."
     )
-    env: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
+    env: dict[
+        Annotated[str, Field(pattern=ENV_NAME)],
+        Annotated[str, WithJsonSchema({"type": ["string", "number", "boolean"]})],
+    ] = Field(
         default_factory=dict, description="Plain environment variables."
     )
     secrets: list[Annotated[str, Field(pattern=ENV_NAME)]] = Field(
@@ -240,8 +247,10 @@ class Spec(StrictModel):
     def _python(cls, value: Any) -> Any:
         if isinstance(value, float):
             text = str(value)
+            if text == "3.1":  # YAML read `3.10` as the number 3.1
+                raise ValueError('YAML reads 3.10 as 3.1: quote it, python: "3.10"')
             if text not in PYTHON_VERSIONS:
-                raise ValueError(f'write the version as a string, e.g. python: "{text}0"')
+                raise ValueError('must be one of "3.10", "3.11", "3.12", "3.13"')
             return text
         return value
 
@@ -261,6 +270,11 @@ class Spec(StrictModel):
         if isinstance(value, dict):
             out = {}
             for key, val in value.items():
+                if isinstance(key, bool):
+                    raise ValueError(f"an env name was read by YAML as the boolean {key}: quote "
+                                     "names such as OFF, ON, YES, NO (e.g. 'OFF': value)")
+                if not isinstance(key, str):
+                    raise ValueError(f"env name {key!r} must be text; quote it")
                 if isinstance(val, bool):
                     val = "true" if val else "false"
                 elif isinstance(val, int | float):
@@ -270,17 +284,12 @@ class Spec(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Spec:
-        clash = sorted(set(self.env) & set(self.secrets))
-        if clash:
-            raise ValueError(f"{', '.join(clash)} is both in env and in secrets; keep it in one")
-        dupes = sorted({s for s in self.secrets if self.secrets.count(s) > 1})
-        if dupes:
-            raise ValueError(f"secrets lists {', '.join(dupes)} more than once")
-        paths = [w.path for w in self.weights]
-        dup_paths = sorted({p for p in paths if paths.count(p) > 1})
-        if dup_paths:
-            raise ValueError(f"two weights share the path {', '.join(dup_paths)}")
+    def _cross_checks(self, info: ValidationInfo) -> Spec:
+        if (info.context or {}).get("cross_checks") is False:
+            return self  # the loader runs them itself, to report each at its own line
+        problems = cross_field_problems(self)
+        if problems:
+            raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
         return self
 
     @property
@@ -294,6 +303,21 @@ class Spec(StrictModel):
     @property
     def predictor_module(self) -> str:
         return self.predictor_file.removesuffix(".py").replace("/", ".")
+
+
+def cross_field_problems(spec: Spec) -> list[tuple[tuple, str]]:
+    """Rules across fields, each with the field path it belongs to."""
+    problems: list[tuple[tuple, str]] = []
+    for name in spec.secrets:
+        if name in spec.env:
+            problems.append((("env", name), f"{name} is both in env and in secrets; keep it in one"))
+    for i, name in enumerate(spec.secrets):
+        if name in spec.secrets[:i]:
+            problems.append((("secrets", i), f"secrets lists {name} more than once"))
+    for i, weight in enumerate(spec.weights):
+        if weight.path in [w.path for w in spec.weights[:i]]:
+            problems.append((("weights", i, "path"), f"two weights share the path {weight.path}"))
+    return problems
 
 
 def spec_json_schema() -> dict[str, Any]:

@@ -24,7 +24,12 @@ class RunpodRuntime(Runtime):
     @staticmethod
     def _outcome(status: int, body: Any, seconds: float) -> Outcome:
         if isinstance(body, dict) and body.get("status") == "COMPLETED" and "error" not in body:
-            return Outcome(True, body.get("output"), status=status, seconds=seconds)
+            output = body.get("output")
+            # The local server reports a generator's `yield {"error": ...}` as COMPLETED with
+            # the error inside the output list; RunPod itself marks that job FAILED.
+            if isinstance(output, list) and output and _is_error(output[0]):
+                return Outcome(False, error=str(output[0]["error"]), status=status, seconds=seconds)
+            return Outcome(True, output, status=status, seconds=seconds)
         if isinstance(body, dict) and "error" in body:
             error = body["error"]
             return Outcome(False, error=error if isinstance(error, str) else json.dumps(error),
@@ -37,23 +42,24 @@ class RunpodRuntime(Runtime):
         return self._outcome(status, body, time.perf_counter() - started)
 
     def stream(self, inputs: dict[str, Any]) -> Outcome:
-        """POST /run, then GET /stream/{id} until the job is done; items in order."""
+        """POST /run, then POST /stream/{id} (the local server's routes are all POST) until
+        the job is done; the items in order."""
         started = time.perf_counter()
         status, body = http_json("POST", f"{self.url}/run", {"input": inputs})
         if not (isinstance(body, dict) and body.get("id")):
             return self._outcome(status, body, time.perf_counter() - started)
         items: list[Any] = []
         while True:
-            status, chunk = http_json("GET", f"{self.url}/stream/{body['id']}")
+            status, chunk = http_json("POST", f"{self.url}/stream/{body['id']}", {})
             if not isinstance(chunk, dict):
                 return Outcome(False, error=f"unexpected stream response: {chunk!r}", status=status)
             for part in chunk.get("stream") or []:
                 out = part.get("output") if isinstance(part, dict) else part
-                if isinstance(out, dict) and set(out) == {"error"}:
+                if _is_error(out):
                     return Outcome(False, error=str(out["error"]), status=status, items=items,
                                    seconds=time.perf_counter() - started)
                 items.append(out)
-            if chunk.get("status") in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT") or "error" in chunk:
+            if chunk.get("status") != "IN_PROGRESS" or "error" in chunk:
                 break
         seconds = time.perf_counter() - started
         if "error" in chunk or chunk.get("status") != "COMPLETED":
@@ -64,3 +70,7 @@ class RunpodRuntime(Runtime):
     def sample_request(self, inputs: dict[str, Any]) -> str:
         body = json.dumps({"input": inputs})
         return f"curl -s {self.url}/runsync -H 'Content-Type: application/json' -d '{body}'"
+
+
+def _is_error(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"error"}

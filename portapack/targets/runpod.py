@@ -31,7 +31,7 @@ class RunpodTarget(Target):
     }
     # gpuTypeIds of RunPod's REST API.
     gpu_names: ClassVar[dict[str, GpuMapping]] = {
-        "T4": GpuMapping("NVIDIA RTX A4000", exact=False),
+        "T4": GpuMapping("NVIDIA RTX A4000", exact=False),  # RunPod offers no T4
         "L4": GpuMapping("NVIDIA L4"),
         "A10G": GpuMapping("NVIDIA RTX A5000", exact=False),
         "RTX-4090": GpuMapping("NVIDIA GeForce RTX 4090"),
@@ -70,6 +70,7 @@ class RunpodTarget(Target):
             weight_links=[[w["source"], w["remote"]] for w in local_weights(project)],
             local_weights=local_weights(project),
             concurrency=spec.scaling.concurrency,
+            is_async=spec.scaling.concurrency > 1,
             secrets=spec.secrets,
             example_input=example,
             endpoint=self.endpoint(project),
@@ -101,6 +102,7 @@ class RunpodTarget(Target):
         }
         return {
             "template": {"name": spec.name, "imageName": None, "isServerless": True,
+                         "volumeInGb": 0,
                          "containerDiskInGb": opts.container_disk_gb, "env": env},
             "endpoint": endpoint,
         }
