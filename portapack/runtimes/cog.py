@@ -43,7 +43,11 @@ class CogRuntime(Runtime):
 
     def predict(self, inputs: dict[str, Any]) -> Outcome:
         started = time.perf_counter()
-        status, body = http_json("POST", f"{self.url}/predictions", {"input": inputs})
+        for _ in range(100):  # 409: the slot of the previous prediction is not free yet
+            status, body = http_json("POST", f"{self.url}/predictions", {"input": inputs})
+            if status != 409:
+                break
+            time.sleep(0.05)
         seconds = time.perf_counter() - started
         if status == 200 and isinstance(body, dict) and body.get("status") == "succeeded":
             return Outcome(True, body.get("output"), status=status, seconds=seconds)
@@ -58,27 +62,32 @@ class CogRuntime(Runtime):
             headers={"Content-Type": "application/json", "Accept": "text/event-stream"})
         items: list[Any] = []
         final: dict[str, Any] = {}
-        try:
-            with urllib.request.urlopen(req, timeout=600) as resp:
-                event = None
-                for raw in resp:
-                    line = raw.decode("utf-8").rstrip("\n")
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:"):
-                        data = json.loads(line.split(":", 1)[1])
-                        if event == "output":
-                            items.append(data["chunk"])
-                        elif event == "completed":
-                            final = data
-        except urllib.error.HTTPError as exc:
-            body = exc.read()
+        for attempt in range(100):
             try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = body.decode("utf-8", "replace")
-            return Outcome(False, error=_cog_errors(parsed), status=exc.code,
-                           seconds=time.perf_counter() - started)
+                with urllib.request.urlopen(req, timeout=600) as resp:
+                    event = None
+                    for raw in resp:
+                        line = raw.decode("utf-8").rstrip("\n")
+                        if line.startswith("event:"):
+                            event = line.split(":", 1)[1].strip()
+                        elif line.startswith("data:"):
+                            data = json.loads(line.split(":", 1)[1])
+                            if event == "output":
+                                items.append(data["chunk"])
+                            elif event == "completed":
+                                final = data
+                break
+            except urllib.error.HTTPError as exc:
+                body = exc.read()
+                if exc.code == 409 and attempt < 99:  # the previous prediction's slot
+                    time.sleep(0.05)
+                    continue
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    parsed = body.decode("utf-8", "replace")
+                return Outcome(False, error=_cog_errors(parsed), status=exc.code,
+                               seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
         if final.get("status") == "succeeded":
             return Outcome(True, items, status=200, seconds=seconds, items=items)

@@ -1,0 +1,187 @@
+"""Every example's artifacts, checked by each platform's own tools and runtimes.
+
+Static checks for every example (the GPU one included): Cog's config schema and Cog's own
+predictor inspector, Truss's strict config validation, the Modal app imported with modal.
+Runs for every CPU example: each example request through Modal's .local(), Truss's loader,
+Cog's HTTP server and RunPod's --test_input and local API, compared with the expected output;
+and one invalid request per target, rejected with a message naming the input.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+import portapack
+from portapack.runtimes import get_runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+COG_SCHEMA = ROOT.parent / "shared" / "schemas" / "cog-config-schema-v1.0.json"
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "portapack.yaml").is_file())
+
+
+def runnable(example: str) -> bool:
+    project = portapack.load_project(ROOT / "examples" / example)
+    return project.spec.resources.gpu is None and all(
+        e.output is not None for e in project.spec.examples)
+
+
+RUNNABLE = [e for e in EXAMPLES if runnable(e)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("platforms")
+    return {ex: portapack.build(ROOT / "examples" / ex, "all", out / ex) for ex in EXAMPLES}
+
+
+def project(example: str) -> portapack.Project:
+    return portapack.load_project(ROOT / "examples" / example)
+
+
+def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+# -- static checks, every example ---------------------------------------------------------------
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_cog_yaml_is_valid_against_cogs_schema(built, example):
+    if not COG_SCHEMA.is_file():
+        pytest.skip(f"{COG_SCHEMA} not found (shared/ sits beside the repo)")
+    config = yaml.safe_load((built[example]["cog"].path / "cog.yaml").read_text())
+    validator = jsonschema.Draft7Validator(json.loads(COG_SCHEMA.read_text()))
+    assert [e.message for e in validator.iter_errors(config)] == []
+    assert config["predict"] == "cog_predict.py:Predictor"
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_cog_inspector_accepts_the_predictor(built, example):
+    """Cog's own inspector reads cog_predict.py: every input type and Input() option is legal."""
+    result = run_python(
+        "import json, sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "sys.path.insert(0, '.')\n"
+        "from cog import _inspector\n"
+        "info = _inspector.create_predictor('cog_predict', 'Predictor')\n"
+        "print(json.dumps(sorted(info.inputs)))\n",
+        built[example]["cog"].path)
+    assert result.returncode == 0, result.stderr
+    expected = sorted([i.name for i in project(example).predictor.inputs]
+                      + [s.lower() for s in project(example).spec.secrets])
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_cog_openapi_schema_matches_the_inputs(built, example):
+    schema = json.loads((built[example]["cog"].path / ".cog/openapi_schema.json").read_text())
+    props = schema["components"]["schemas"]["Input"]["properties"]
+    pred = project(example).predictor
+    assert [n for n in props if not props[n].get("x-cog-secret")] == [i.name for i in pred.inputs]
+    assert schema["components"]["schemas"]["Input"].get("required", []) == [
+        i.name for i in pred.inputs if i.required]
+    assert bool(schema["paths"]["/predictions"]["post"].get("x-cog-streaming")) == pred.streaming
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_truss_config_passes_strict_validation(built, example):
+    from truss.base.truss_config import TrussConfig
+
+    config = TrussConfig.from_yaml(built[example]["truss"].path / "config.yaml")
+    config.validate_forbid_extra()
+    spec = project(example).spec
+    assert config.model_name == spec.name
+    assert config.python_version == "py" + spec.python.replace(".", "")
+    assert bool(config.resources.accelerator.accelerator) == (spec.resources.gpu is not None)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_modal_app_imports_offline(built, example):
+    spec = project(example).spec
+    result = run_python(
+        "import json, modal_app\n"
+        "print(json.dumps({'name': modal_app.app.name, 'cls': sorted(modal_app.app.registered_classes)}))",
+        built[example]["modal"].path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"name": spec.name, "cls": ["Model"]}
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_runpod_handler_and_dockerfile_shape(built, example):
+    path = built[example]["runpod"].path
+    ast.parse((path / "handler.py").read_text())
+    dockerfile = (path / "Dockerfile").read_text().splitlines()
+    copy_reqs = dockerfile.index("COPY requirements.txt .")
+    assert copy_reqs < dockerfile.index("COPY . ."), "dependencies must come before the code"
+    assert any(line.startswith("RUN python3 -m venv") for line in dockerfile)
+    endpoint = json.loads((path / "endpoint.json").read_text())
+    assert endpoint["endpoint"]["workersMax"] == project(example).spec.scaling.max_replicas
+
+
+# -- real runs, every CPU example ---------------------------------------------------------------
+@pytest.mark.parametrize("example", [e for e in RUNNABLE if not project(e).predictor.streaming])
+def test_runpod_test_input_returns_each_example_output(built, example):
+    for case in project(example).spec.examples:
+        result = subprocess.run(
+            [sys.executable, "-u", "handler.py", "--test_input", json.dumps({"input": case.input})],
+            cwd=built[example]["runpod"].path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        line = next(ln for ln in result.stdout.splitlines() if "Job result:" in ln)
+        assert ast.literal_eval(line.split("Job result:", 1)[1].strip()) == {"output": case.output}
+
+
+def test_runpod_test_input_fails_a_bad_request(built):
+    result = subprocess.run(
+        [sys.executable, "-u", "handler.py", "--test_input", json.dumps({"input": {"text": ""}})],
+        cwd=built["text-stats"]["runpod"].path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "input 'text': String should have at least 1 character" in result.stdout
+
+
+@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod"])
+@pytest.mark.parametrize("example", RUNNABLE)
+def test_runtime_returns_each_example_output(built, example, target):
+    proj = project(example)
+    with get_runtime(target, built[example][target].path) as runtime:
+        for case in proj.spec.examples:
+            outcome = runtime.stream(case.input) if proj.predictor.streaming else \
+                runtime.predict(case.input)
+            assert outcome.ok, outcome.error
+            assert outcome.output == case.output
+            if proj.predictor.streaming:
+                assert outcome.items == case.output
+
+
+BAD_REQUESTS = {  # example -> (request, the input its error must name)
+    "text-stats": ({"text": "hi", "top_k": 99}, "top_k"),
+    "numpy-linear": ({"features": [1.0, 2.0]}, "features"),
+    "token-stream": ({"prompt": "go", "max_tokens": 0}, "max_tokens"),
+}
+
+
+@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod"])
+@pytest.mark.parametrize("example", sorted(BAD_REQUESTS))
+def test_runtime_rejects_a_bad_request_naming_the_input_and_keeps_serving(built, example, target):
+    proj = project(example)
+    request, name = BAD_REQUESTS[example]
+    with get_runtime(target, built[example][target].path) as runtime:
+        call = runtime.stream if proj.predictor.streaming else runtime.predict
+        bad = call(request)
+        assert not bad.ok
+        assert f"input '{name}'" in bad.error
+        good = call(proj.spec.examples[0].input)
+        assert good.ok and good.output == proj.spec.examples[0].output
+
+
+def test_cog_server_rejects_with_422(built):
+    with get_runtime("cog", built["text-stats"]["cog"].path) as runtime:
+        outcome = runtime.predict({"text": "hi", "top_k": 99})
+    assert outcome.status == 422
+    assert outcome.error == "input 'top_k': 99 is greater than the maximum of 10"
