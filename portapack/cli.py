@@ -38,7 +38,7 @@ def handles_errors(fn):
                             "problems": [str(p) for p in problems]})
             else:
                 lines = [str(p) for p in exc.problems] if isinstance(exc, SpecError) else [str(exc)]
-                head = "invalid spec" if isinstance(exc, SpecError) else "error"
+                head = exc.label
                 click.secho(f"{head}:" if len(lines) > 1 else f"{head}: {lines[0]}", fg="red",
                             err=True)
                 for line in lines if len(lines) > 1 else []:
@@ -124,6 +124,96 @@ def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: b
             click.secho(f"          ~ {note}", fg="yellow")
     if result.notes:
         click.echo("(~ approximated or left out; --strict makes these errors)")
+
+
+@main.command()
+@spec_option
+@click.option("--input", "-i", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="An input, converted to its declared type (lists and dicts as JSON).")
+@json_option
+@handles_errors
+def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Run one prediction with the predictor loaded in this process."""
+    from collections.abc import Iterator
+
+    from .loader import load_project
+    from .local import LocalPredictor, parse_cli_inputs
+
+    project = load_project(spec_path)
+    request = parse_cli_inputs(project, pairs)
+    runner = LocalPredictor(project)
+    runner.validate(request)  # reject a bad request before paying for load()
+    runner.load()
+    result = runner.predict(request)
+    if isinstance(result, Iterator):
+        items = []
+        for item in result:
+            items.append(item)
+            if not as_json:
+                click.echo(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False),
+                           nl=not isinstance(item, str))
+        if not as_json and items and isinstance(items[-1], str):
+            click.echo("")
+        result = items
+    if as_json:
+        _emit_json({"ok": True, "output": result})
+    elif not project.predictor.streaming:
+        click.echo(result if isinstance(result, str) else json.dumps(result, indent=2,
+                                                                      ensure_ascii=False))
+
+
+@main.command(name="test")
+@spec_option
+@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
+              help="modal, cog, truss, runpod or all; repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@click.option("--tolerance", type=float, default=None,
+              help="Compare floats within this relative/absolute tolerance (default: exact).")
+@click.option("--image", is_flag=True, help="Also build the RunPod image with Docker and test it.")
+@click.option("--base-image", default=None, help="Base image for --image.")
+@json_option
+@handles_errors
+def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
+                 tolerance: float | None, image: bool, base_image: str | None,
+                 as_json: bool) -> None:
+    """Run the spec's examples in-process and under every target's own local runtime."""
+    from .loader import load_project
+    from .targets import resolve_targets
+    from .testing import run_tests
+
+    project = load_project(spec_path, exclude=(out.resolve(),))
+    chosen = [t.name for t in resolve_targets(list(targets))]
+    if not project.spec.examples:
+        raise SpecError("the spec has no examples: add some under 'examples:' to test against")
+    extra = {}
+    if image:
+        from .images import docker_runtime_factory
+
+        extra["runpod-image"] = docker_runtime_factory(project, out, base_image)
+
+    def show(result) -> None:
+        if not as_json:
+            mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
+            click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
+
+    if not as_json:
+        click.echo(f"{'target':13} {'case':22} result   latency")
+    report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
+                       extra_runtimes=extra)
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        for failure in report.failures:
+            click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
+            if failure.error:
+                click.echo(f"  error: {failure.error}")
+            if failure.expected is not None or failure.actual is not None:
+                click.echo(failure.diff())
+        passed = len(report.results) - len(report.failures)
+        click.secho(f"\n{passed} passed, {len(report.failures)} failed",
+                    fg="green" if report.ok else "red")
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.command()

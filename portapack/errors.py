@@ -13,6 +13,7 @@ class PortapackError(Exception):
     """Base class. ``exit_code`` is what the CLI exits with."""
 
     exit_code = 1
+    label = "error"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class SpecError(PortapackError):
     """The spec or the predictor is invalid. Carries every problem found, not just the first."""
 
     exit_code = 2
+    label = "invalid spec"
 
     def __init__(self, problems: list[Problem] | Problem | str):
         if isinstance(problems, str):

@@ -16,7 +16,7 @@ def _cog_errors(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("detail"), list):
         parts = []
         for err in body["detail"]:
-            loc = [str(p) for p in err.get("loc", []) if p not in ("body", "input")]
+            loc = [str(p).replace("/", ".") for p in err.get("loc", []) if p not in ("body", "input")]
             parts.append(f"input '{'.'.join(loc) or '(body)'}': {err.get('msg')}")
         return "; ".join(parts)
     return json.dumps(body) if not isinstance(body, str) else body

@@ -1,0 +1,198 @@
+"""``portapack test``: the spec's examples against the predictor in-process and against every
+target's artifact under that platform's own local runtime, plus one invalid request each."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .build import build
+from .loader import Project
+from .local import LocalPredictor, PredictorFailed
+from .runtimes import Runtime, RuntimeFailed, get_runtime
+from .signature import InputSpec
+from .validation import InvalidInput
+
+REFERENCE = "in-process"
+
+
+@dataclass
+class CaseResult:
+    """One request against one target."""
+
+    target: str
+    case: str  # "example 1", "invalid", "example 1 (stream)"
+    ok: bool
+    seconds: float = 0.0
+    expected: Any = None
+    actual: Any = None
+    error: str | None = None
+
+    def diff(self) -> str:
+        want = json.dumps(self.expected, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+        got = json.dumps(self.actual, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+        return "\n".join(difflib.unified_diff(want, got, "expected", "actual", lineterm=""))
+
+
+@dataclass
+class TestReport:
+    results: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "results": [
+            {"target": r.target, "case": r.case, "ok": r.ok, "seconds": round(r.seconds, 4),
+             "expected": r.expected, "actual": r.actual, "error": r.error} for r in self.results]}
+
+
+def same(expected: Any, actual: Any, tolerance: float | None) -> bool:
+    """Equal as JSON values (a bool is never a number); floats within ``tolerance`` if given."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return expected.keys() == actual.keys() and all(
+            same(expected[k], actual[k], tolerance) for k in expected)
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(
+            same(e, a, tolerance) for e, a in zip(expected, actual))
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        if tolerance is None:
+            return expected == actual
+        return math.isclose(expected, actual, rel_tol=tolerance, abs_tol=tolerance)
+    return type(expected) is type(actual) and expected == actual
+
+
+def names_input(error: str | None, name: str) -> bool:
+    """Whether an error message names the input (``input 'x'`` or an item ``input 'x.0'``)."""
+    return re.search(rf"input '{re.escape(name)}['.]", error or "") is not None
+
+
+def invalid_request(project: Project) -> tuple[dict[str, Any], str] | None:
+    """A request every target must reject: the first example with one input broken."""
+    base = copy.deepcopy(project.spec.examples[0].input) if project.spec.examples else {}
+    for spec in project.predictor.inputs:
+        bad = _breaking_value(spec)
+        if bad is not _NONE:
+            base[spec.name] = bad
+            return base, spec.name
+    return None
+
+
+_NONE = object()
+
+
+def _breaking_value(i: InputSpec) -> Any:
+    if i.choices is not None:
+        return "not-a-choice" if i.kind == "str" else max(i.choices) + 1
+    c = i.constraints
+    if "le" in c:
+        return c["le"] + 1
+    if "ge" in c:
+        return c["ge"] - 1
+    if "max_length" in c:
+        item = {"str": "x", "int": 0, "float": 0.0, "bool": False}.get(i.item or "str")
+        return "x" * (c["max_length"] + 1) if i.kind == "str" else [item] * (c["max_length"] + 1)
+    if c.get("min_length", 0) > 0:
+        return "" if i.kind == "str" else []
+    return {"str": 12345, "int": "not a number", "float": "not a number", "bool": "maybe",
+            "list": "not a list", "dict": 12345}.get(i.kind, _NONE)
+
+
+def run_tests(
+    project: Project,
+    targets: list[str],
+    out: Path,
+    *,
+    tolerance: float | None = None,
+    python: str | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+    extra_runtimes: dict[str, Callable[[], Runtime]] | None = None,
+) -> TestReport:
+    """Build ``targets`` into ``out``, then run every example everywhere."""
+    report = TestReport()
+
+    def record(result: CaseResult) -> None:
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    result = build(project, targets, out)
+    examples = project.spec.examples
+    expected: list[Any] = []
+    local = LocalPredictor(project)
+    local.load()
+    for n, example in enumerate(examples, start=1):
+        started = time.perf_counter()
+        try:
+            actual = local.predict_all(example.input)
+            error = None
+        except (InvalidInput, PredictorFailed) as exc:
+            actual, error = None, str(exc)
+        want = example.output if example.output is not None else actual
+        expected.append(want)
+        ok = error is None and same(want, actual, tolerance)
+        record(CaseResult(REFERENCE, f"example {n}", ok, time.perf_counter() - started, want,
+                          actual, error))
+    bad = invalid_request(project)
+    if bad:
+        try:
+            local.predict_all(bad[0])
+            record(CaseResult(REFERENCE, "invalid", False, error="accepted an invalid request",
+                              expected=f"an error naming input '{bad[1]}'"))
+        except InvalidInput as exc:
+            record(CaseResult(REFERENCE, "invalid", names_input(str(exc), bad[1]), error=str(exc)))
+    runtimes: dict[str, Callable[[], Runtime]] = {
+        b.target: (lambda b=b: get_runtime(b.target, b.path, python=python)) for b in result.builds}
+    runtimes.update(extra_runtimes or {})
+    for target, make in runtimes.items():
+        _run_target(target, make, project, expected, bad, tolerance, record)
+    return report
+
+
+def _run_target(target: str, make: Callable[[], Runtime], project: Project, expected: list[Any],
+                bad: tuple[dict[str, Any], str] | None, tolerance: float | None,
+                record: Callable[[CaseResult], None]) -> None:
+    try:
+        runtime = make()
+        runtime.start()
+    except (RuntimeFailed, RuntimeError, OSError) as exc:
+        record(CaseResult(target, "start", False, error=str(exc)))
+        return
+    try:
+        streaming = project.predictor.streaming
+        for n, (example, want) in enumerate(zip(project.spec.examples, expected), start=1):
+            outcome = runtime.predict(example.input)
+            record(CaseResult(target, f"example {n}", outcome.ok and same(want, outcome.output,
+                              tolerance), outcome.seconds, want, outcome.output, outcome.error))
+            if streaming:
+                outcome = runtime.stream(example.input)
+                record(CaseResult(target, f"example {n} (stream)", outcome.ok and same(
+                    want, outcome.items, tolerance), outcome.seconds, want, outcome.items,
+                    outcome.error))
+        if bad:
+            outcome = runtime.predict(bad[0])
+            named = not outcome.ok and names_input(outcome.error, bad[1])
+            record(CaseResult(target, "invalid", named, outcome.seconds,
+                              f"an error naming input '{bad[1]}'", outcome.output, outcome.error))
+            if project.spec.examples:  # and it keeps serving
+                outcome = runtime.predict(project.spec.examples[0].input)
+                record(CaseResult(target, "after invalid", outcome.ok and same(
+                    expected[0], outcome.output, tolerance), outcome.seconds, expected[0],
+                    outcome.output, outcome.error))
+    finally:
+        runtime.stop()
