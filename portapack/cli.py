@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,12 @@ def handles_errors(fn):
 @click.version_option(__version__, prog_name="portapack")
 def main() -> None:
     """Write a model once; ship it to Modal, Replicate (Cog), Baseten (Truss) and RunPod."""
+    # SIGTERM unwinds like Ctrl-C, so servers that test/serve started are always stopped.
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command()
@@ -214,6 +222,60 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
                     fg="green" if report.ok else "red")
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@spec_option
+@click.option("--target", "-t", required=True, help="modal, cog, truss or runpod.")
+@click.option("--port", type=int, default=None, help="Port (default: a free one).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@click.option("--reload", is_flag=True, help="Rebuild and restart when the spec or your files change.")
+@handles_errors
+def serve(spec_path: Path | None, target: str, port: int | None, out: Path, reload: bool) -> None:
+    """Serve one target's artifact locally under its own runtime (Ctrl-C stops it)."""
+    from .build import build as run_build
+    from .loader import find_spec, load_project
+    from .runtimes.base import free_port
+    from .serve import Served, watch
+    from .targets import get_target
+
+    get_target(target)
+    port = port or free_port()
+    spec_file = find_spec(spec_path)
+
+    def start() -> Served:
+        project = load_project(spec_file, exclude=(out.resolve(),))
+        result = run_build(project, [target], out)
+        served = Served(target, result[target].path, port)
+        example = project.spec.examples[0].input if project.spec.examples else {}
+        click.secho(f"{target} serving {result[target].path} at {served.url}", fg="green")
+        click.echo(f"  try: {served.sample_request(example)}")
+        return served
+
+    served = start()
+    try:
+        if not reload:
+            while True:
+                time.sleep(3600)
+
+        def files() -> list[Path]:
+            try:
+                project = load_project(spec_file, exclude=(out.resolve(),))
+                return [spec_file] + [project.root / f for f in project.files]
+            except PortapackError:
+                return [spec_file]
+
+        for _ in watch(files):
+            click.echo("change detected: rebuilding")
+            try:
+                served.stop()
+                served = start()
+            except PortapackError as exc:
+                click.secho(f"rebuild failed, fix and save again: {exc}", fg="red", err=True)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        served.stop()
 
 
 @main.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -95,4 +96,4 @@ class CogRuntime(Runtime):
 
     def sample_request(self, inputs: dict[str, Any]) -> str:
         body = json.dumps({"input": inputs})
-        return f"curl -s {self.url}/predictions -H 'Content-Type: application/json' -d '{body}'"
+        return f"curl -s {self.url}/predictions -H 'Content-Type: application/json' -d {shlex.quote(body)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from typing import Any
 
@@ -69,7 +70,7 @@ class RunpodRuntime(Runtime):
 
     def sample_request(self, inputs: dict[str, Any]) -> str:
         body = json.dumps({"input": inputs})
-        return f"curl -s {self.url}/runsync -H 'Content-Type: application/json' -d '{body}'"
+        return f"curl -s {self.url}/runsync -H 'Content-Type: application/json' -d {shlex.quote(body)}"
 
 
 def _is_error(value: Any) -> bool:
