@@ -21,7 +21,7 @@ INCLUDE=python3,python3-venv,python3-pip,ca-certificates
 CACHE_DIR=/var/cache/portapack
 ROOTFS_TAR="$CACHE_DIR/rootfs-$SUITE-minbase-${INCLUDE//,/-}.tar"
 REGISTRY_DIR=/var/lib/portapack-registry
-REGISTRY_CONFIG="$REGISTRY_DIR/config.yml"
+REGISTRY_CONFIG="$REGISTRY_DIR/config-${REGISTRY_ADDR##*:}.yml"
 LOG_DIR=/var/log/portapack
 DOCKERD_LOG="$LOG_DIR/dockerd.log"
 REGISTRY_LOG="$LOG_DIR/registry.log"
@@ -41,9 +41,8 @@ cleanup() {
   if [[ -n $WORK && -d $WORK ]]; then
     # debootstrap mounts proc/sys (and maybe dev) inside the target: unmount before deleting.
     local m
-    for m in $(awk -v w="$WORK" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r); do
-      umount -l "$m" 2>/dev/null || true
-    done
+    awk -v w="$WORK" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r \
+      | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf --one-file-system "$WORK"
   fi
 }
@@ -100,6 +99,7 @@ else
   ok=0
   for ((i = 0; i < DOCKER_WAIT; i++)); do
     if docker info >/dev/null 2>&1; then ok=1; break; fi
+    pgrep -x dockerd >/dev/null || { sleep 1; pgrep -x dockerd >/dev/null || break; }
     sleep 1
   done
   if [[ $ok != 1 ]]; then
@@ -151,8 +151,10 @@ EOF
 
   say "importing $BASE_IMAGE"
   CA=/etc/ssl/certs/ca-certificates.crt
-  # ENV PATH matters: an imported image has no PATH, so a Dockerfile's
-  # ENV PATH="/opt/venv/bin:$PATH" would otherwise drop /usr/bin and /bin.
+  # An imported image has no ENV at all. Docker's builders and `docker run` fall back to a
+  # default PATH, but set it explicitly like the official python images do. The CA
+  # variables matter at run time: `requests` uses certifi's bundle (no proxy CA) unless
+  # REQUESTS_CA_BUNDLE points at the system one; PIP_CERT covers pips without truststore.
   tar -C "$ROOT" --numeric-owner --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
       -cpf - . \
     | docker import \
@@ -182,6 +184,8 @@ else
 version: 0.1
 log:
   level: info
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: $REGISTRY_DIR/data
@@ -192,14 +196,19 @@ http:
 EOF
   say "starting docker-registry on $REGISTRY_ADDR (log: $REGISTRY_LOG)"
   setsid nohup docker-registry serve "$REGISTRY_CONFIG" >>"$REGISTRY_LOG" 2>&1 </dev/null &
+  reg_pid=$!
   ok=0
   for ((i = 0; i < REGISTRY_WAIT * 2; i++)); do
     if registry_up; then ok=1; break; fi
+    kill -0 "$reg_pid" 2>/dev/null || break   # exited, e.g. port taken
     sleep 0.5
   done
   if [[ $ok != 1 ]]; then
-    tail -20 "$REGISTRY_LOG" >&2 || true
-    die "registry did not answer on http://$REGISTRY_ADDR/v2/ within ${REGISTRY_WAIT}s (log: $REGISTRY_LOG)"
+    tail -5 "$REGISTRY_LOG" >&2 || true
+    if kill -0 "$reg_pid" 2>/dev/null; then
+      die "registry did not answer on http://$REGISTRY_ADDR/v2/ within ${REGISTRY_WAIT}s (log: $REGISTRY_LOG)"
+    fi
+    die "docker-registry exited at start (port taken?); log: $REGISTRY_LOG"
   fi
   say "registry ready"
 fi
