@@ -279,6 +279,37 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 
 
 @main.command()
+@spec_option
+@click.option("--target", "-t", default="runpod", show_default=True,
+              type=click.Choice(["runpod"]), help="The target whose artifact is an image.")
+@click.option("--tag", default=None, help="Image tag (default: NAME:latest).")
+@click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@json_option
+@handles_errors
+def image(spec_path: Path | None, target: str, tag: str | None, base_image: str | None, out: Path,
+          as_json: bool) -> None:
+    """Build the RunPod artifact into a Docker image (needs a Docker engine)."""
+    from .build import build as run_build
+    from .images import build_image
+    from .loader import load_project
+
+    project = load_project(spec_path, exclude=(out.resolve(),))
+    result = run_build(project, [target], out)
+    tag = tag or f"{project.spec.name}:latest"
+    progress = None if as_json else (lambda line: click.echo(f"  {line}") if line.strip() else None)
+    built = build_image(result[target].path, tag, base_image=base_image, on_progress=progress)
+    added = built.size - built.base_size if built.base_size is not None else None
+    if as_json:
+        _emit_json({"ok": True, "tag": built.tag, "size": built.size, "base_size": built.base_size,
+                    "seconds": round(built.seconds, 2)})
+        return
+    extra = f", {added / 1e6:.1f} MB over the base" if added is not None else ""
+    click.secho(f"built {built.tag}: {built.size / 1e6:.1f} MB{extra} in {built.seconds:.1f}s",
+                fg="green")
+
+
+@main.command()
 @json_option
 @handles_errors
 def targets(as_json: bool) -> None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .build import build
+from .errors import PortapackError
 from .loader import Project
 from .local import LocalPredictor, PredictorFailed
-from .runtimes import Runtime, RuntimeFailed, get_runtime
+from .runtimes import Runtime, get_runtime
 from .signature import InputSpec
 from .validation import InvalidInput
 
@@ -170,7 +171,7 @@ def _run_target(target: str, make: Callable[[], Runtime], project: Project, expe
     try:
         runtime = make()
         runtime.start()
-    except (RuntimeFailed, RuntimeError, OSError) as exc:
+    except (PortapackError, RuntimeError, OSError) as exc:
         record(CaseResult(target, "start", False, error=str(exc)))
         return
     try:

@@ -119,7 +119,7 @@ def test_runpod_handler_and_dockerfile_shape(built, example):
     ast.parse((path / "handler.py").read_text())
     dockerfile = (path / "Dockerfile").read_text().splitlines()
     copy_reqs = dockerfile.index("COPY requirements.txt .")
-    assert copy_reqs < dockerfile.index("COPY . ."), "dependencies must come before the code"
+    assert copy_reqs < dockerfile.index("COPY handler.py ."), "dependencies must come before code"
     assert any(line.startswith("RUN python3 -m venv") for line in dockerfile)
     endpoint = json.loads((path / "endpoint.json").read_text())
     assert endpoint["endpoint"]["workersMax"] == project(example).spec.scaling.max_replicas

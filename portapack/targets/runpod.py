@@ -69,6 +69,7 @@ class RunpodTarget(Target):
             weight_commands=weight_fetch_commands(project),
             weight_links=[[w["source"], w["remote"]] for w in local_weights(project)],
             local_weights=local_weights(project),
+            code_entries=self.code_entries(project),
             concurrency=spec.scaling.concurrency,
             is_async=spec.scaling.concurrency > 1,
             secrets=spec.secrets,
@@ -76,6 +77,17 @@ class RunpodTarget(Target):
             endpoint=self.endpoint(project),
         )
         return ctx
+
+    def code_entries(self, project: Project) -> list[str]:
+        """Top-level files and folders of the user's code, local weights left out (they are
+        copied to their own path in an earlier, rarely rebuilt layer)."""
+        weights = {w["source"] for w in local_weights(project)}
+        entries: dict[str, None] = {}
+        for rel in project.files:
+            if any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in weights):
+                continue
+            entries[rel.split("/", 1)[0]] = None
+        return list(entries)
 
     def base_image(self, project: Project) -> str:
         return project.spec.targets.runpod.base_image or f"python:{project.spec.python}-slim"

@@ -1,0 +1,115 @@
+"""The RunPod artifact as a real Docker image on a real engine: build, run, /runsync, stream.
+
+Needs a Docker engine and a local base image with Python (Docker Hub is not reachable here):
+.ci/docker-setup.sh prepares both. Without them these tests skip, saying why; with
+PORTAPACK_REQUIRE_DOCKER=1 (set by CI once the engine is up) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import portapack
+from portapack.cli import main
+from portapack.images import DockerRunpodRuntime, DockerUnavailable, build_image, docker_client
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
+REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
+
+
+def _unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"PORTAPACK_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        client = docker_client()
+    except DockerUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        client.images.get(BASE)
+    except Exception:
+        _unavailable(f"base image {BASE} not found (run .ci/docker-setup.sh as root)")
+    return client
+
+
+def build_example(example: str, out: Path) -> Path:
+    return portapack.build(ROOT / "examples" / example, ["runpod"], out)["runpod"].path
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("example", ["text-stats", "token-stream", "numpy-linear"])
+def test_image_runs_every_example(client, tmp_path, example):
+    project = portapack.load_project(ROOT / "examples" / example)
+    tag = f"portapack-test/{example}:latest"
+    result = build_image(build_example(example, tmp_path), tag, base_image=BASE)
+    assert result.size > result.base_size
+    with DockerRunpodRuntime(tag) as runtime:
+        for case in project.spec.examples:
+            outcome = runtime.predict(case.input)
+            assert outcome.ok, outcome.error
+            assert outcome.output == case.output
+            if project.predictor.streaming:
+                streamed = runtime.stream(case.input)
+                assert streamed.ok and streamed.items == case.output
+        first = project.predictor.inputs[0].name
+        bad = dict(project.spec.examples[0].input, **{first: 12345 if project.predictor.inputs[
+            0].kind == "str" else "nope"})
+        outcome = runtime.predict(bad)
+        assert not outcome.ok and f"input '{first}'" in outcome.error
+
+
+@pytest.mark.docker
+def test_editing_the_predictor_rebuilds_only_the_code_layer(client, tmp_path):
+    project_dir = tmp_path / "proj"
+    shutil.copytree(ROOT / "examples" / "text-stats", project_dir)
+    build_dir = portapack.build(project_dir, ["runpod"], tmp_path / "out")
+    path = build_dir["runpod"].path
+    tag = "portapack-test/layers:latest"
+    build_image(path, tag, base_image=BASE)
+    predictor = project_dir / "predict.py"
+    # A unique edit: the engine's cache must not already hold this layer from an earlier run.
+    predictor.write_text(predictor.read_text() + f"\n# edit {uuid.uuid4()}\n")
+    portapack.build(project_dir, ["runpod"], tmp_path / "out")
+    lines: list[str] = []
+    build_image(path, tag, base_image=BASE, on_progress=lines.append)
+    steps = "\n".join(lines).split("Step ")
+    pip_step = next(s for s in steps if "pip install" in s)
+    code_step = next(s for s in steps if '"predict.py"' in s.split("\n", 1)[0])
+    assert "Using cache" in pip_step, "the dependency layer was rebuilt"
+    assert "Using cache" not in code_step, "the code layer was not rebuilt"
+
+
+@pytest.mark.docker
+def test_portapack_test_with_image(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT / "examples" / "text-stats")
+    result = CliRunner().invoke(main, ["test", "--target", "runpod", "--image", "--base-image",
+                                       BASE, "--out", str(tmp_path / "b"), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.output)
+    image_rows = [r for r in report["results"] if r["target"] == "runpod-image"]
+    assert {r["case"] for r in image_rows} >= {"example 1", "example 2", "example 3", "invalid"}
+    assert all(r["ok"] for r in image_rows)
+
+
+def test_no_engine_gives_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nope.sock")
+    with pytest.raises(DockerUnavailable, match="no Docker engine is reachable"):
+        docker_client()
+    result = CliRunner().invoke(main, ["image", "--spec", str(ROOT / "examples" / "text-stats"),
+                                       "--out", str(tmp_path / "b")])
+    assert result.exit_code == 1
+    assert "no Docker engine is reachable" in result.output
+    assert "Traceback" not in result.output
