@@ -16,6 +16,14 @@ from .errors import BuildError, PortapackError, Problem, SpecError, TargetError 
 from .loader import Project, load_project  # noqa: E402
 from .targets import TARGETS, Note  # noqa: E402
 
+
+def deploy(*args, **kwargs):
+    """Deploy one target; see :func:`portapack.deploy.deploy` (imported lazily)."""
+    from .deploy import deploy as _deploy
+
+    return _deploy(*args, **kwargs)
+
+
 __all__ = [
     "BuildError",
     "BuildResult",
@@ -28,5 +36,6 @@ __all__ = [
     "TargetBuild",
     "TargetError",
     "build",
+    "deploy",
     "load_project",
 ]

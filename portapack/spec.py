@@ -160,12 +160,17 @@ class CogOptions(StrictModel):
     hardware: str | None = Field(
         None, description="Replicate hardware SKU for the deployment, overriding the GPU mapping."
     )
+    owner: str | None = Field(
+        None, pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Replicate user or organization that owns the model (r8.im/OWNER/NAME).",
+    )
 
 
 class TrussOptions(StrictModel):
     accelerator: str | None = Field(
         None, description="Baseten accelerator string, overriding the GPU mapping."
     )
+    promote: bool = Field(False, description="Promote the pushed deployment to production.")
 
 
 class RunpodOptions(StrictModel):
@@ -177,6 +182,11 @@ class RunpodOptions(StrictModel):
     )
     container_disk_gb: int = Field(20, ge=5, le=1000, description="Container disk size.")
     flashboot: bool = Field(True, description="Enable FlashBoot on the endpoint.")
+    registry: str | None = Field(
+        None, pattern=r"^[\w.\-]+(:[0-9]+)?(/[\w.\-]+)*$",
+        description="Registry (and namespace) the worker image is pushed to, e.g. "
+        "docker.io/myteam or ghcr.io/me.",
+    )
 
     @field_validator("base_image")
     @classmethod

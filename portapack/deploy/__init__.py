@@ -1,0 +1,53 @@
+"""``portapack deploy``: take a built artifact to its platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..build import build
+from ..errors import TargetError
+from ..loader import Project, load_project
+from .base import DeployError, Deployer, DeployOptions, DeployResult, Plan, PreflightError
+from .cog import CogDeployer
+from .modal import ModalDeployer
+from .runpod import RunpodDeployer
+from .truss import TrussDeployer
+
+DEPLOYERS: dict[str, type[Deployer]] = {
+    d.target: d for d in (ModalDeployer, CogDeployer, TrussDeployer, RunpodDeployer)}
+
+
+def deployer_for(target: str, project: Project, out: Path, options: DeployOptions) -> Deployer:
+    try:
+        cls = DEPLOYERS[target]
+    except KeyError:
+        raise TargetError(f"unknown target '{target}'; choose from {', '.join(DEPLOYERS)}") from None
+    return cls(project, Path(out) / target, options)
+
+
+def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "build", *,
+           dry_run: bool = False, rebuild: bool = False,
+           options: DeployOptions | None = None) -> DeployResult | Plan:
+    """Deploy one target. With ``dry_run``, return the :class:`Plan` and touch nothing remote.
+
+    Raises :class:`PreflightError` (nothing done) or :class:`DeployError` (what was done and
+    what was not).
+    """
+    out = Path(out).resolve()
+    project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
+    if rebuild and not dry_run:
+        build(project, [target], out)
+    deployer = deployer_for(target, project, out, options or DeployOptions())
+    if dry_run:
+        missing = deployer.check_build()
+        if missing:  # the plan is read from the build
+            raise PreflightError(target, missing)
+        plan = deployer.plan()
+        plan.problems = deployer.check_platform()
+        return plan
+    deployer.preflight()
+    return deployer.apply(deployer.plan())
+
+
+__all__ = ["DEPLOYERS", "DeployError", "DeployOptions", "DeployResult", "Plan", "PreflightError",
+           "deploy"]

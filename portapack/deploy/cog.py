@@ -1,0 +1,116 @@
+"""Replicate: `cog push r8.im/OWNER/NAME` through the Cog CLI, then create or update a
+deployment (hardware, min/max instances) through Replicate's HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+
+from ..errors import PortapackError
+from .base import ApiClient, Deployer, DeployResult, Plan, Step
+
+API_URL = "https://api.replicate.com/v1"
+
+
+class CogDeployer(Deployer):
+    target = "cog"
+    install_hint = "install the cog CLI from https://github.com/replicate/cog/releases"
+
+    @property
+    def owner(self) -> str | None:
+        return self.options.owner or self.spec.targets.cog.owner
+
+    @property
+    def model(self) -> str:
+        return f"r8.im/{self.owner}/{self.spec.name}"
+
+    def deployment(self) -> dict:
+        return json.loads((self.build_dir / "replicate-deployment.json").read_text(encoding="utf-8"))
+
+    def check_platform(self) -> list[str]:
+        problems = []
+        if shutil.which("cog") is None:
+            problems.append("the cog CLI is not installed (a binary from "
+                            "https://github.com/replicate/cog/releases; it needs Docker)")
+        else:
+            from ..images import DockerUnavailable, docker_client
+
+            try:
+                docker_client()
+            except DockerUnavailable as exc:
+                problems.append(f"cog push builds with Docker: {exc}")
+        if not os.environ.get("REPLICATE_API_TOKEN"):
+            problems.append("REPLICATE_API_TOKEN is not set: create a token at "
+                            "replicate.com/account/api-tokens and export it")
+        if not self.owner:
+            problems.append("no Replicate owner: pass --owner or set targets.cog.owner in the spec")
+        return problems
+
+    def plan(self) -> Plan:
+        dep = self.deployment()
+        settings = {"model": self.model, "hardware": dep["hardware"],
+                    "min_instances": dep["min_instances"], "max_instances": dep["max_instances"],
+                    "api": self.api_url}
+        return Plan(self.target, self.spec.name, [
+            Step("create model if missing", {"model": f"{self.owner}/{self.spec.name}"}),
+            Step("cog push", {"command": f"cog push {self.model}", "cwd": str(self.build_dir)}),
+            Step("create or update deployment", {"name": dep["name"], "hardware": dep["hardware"]}),
+        ], settings, list(self.spec.secrets))
+
+    @property
+    def api_url(self) -> str:
+        return os.environ.get("PORTAPACK_REPLICATE_API_URL", API_URL)
+
+    def api(self) -> ApiClient:
+        return ApiClient(self.api_url, os.environ.get("REPLICATE_API_TOKEN", ""))
+
+    def run_step(self, step: Step, result: DeployResult) -> None:
+        owner, name = self.owner, self.spec.name
+        if step.action == "create model if missing":
+            status, _ = self.api().request("GET", f"/models/{owner}/{name}")
+            if status == 404:
+                self.api().expect("POST", "/models", {
+                    "owner": owner, "name": name, "visibility": "private",
+                    "hardware": self.deployment()["hardware"]})
+                self.say(f"created model {owner}/{name}")
+            elif status != 200:
+                raise PortapackError(f"GET /models/{owner}/{name} answered {status}")
+        elif step.action == "cog push":
+            self.cog_push()
+        elif step.action == "create or update deployment":
+            model = self.api().expect("GET", f"/models/{owner}/{name}")
+            version = (model.get("latest_version") or {}).get("id")
+            if not version:
+                raise PortapackError(f"{owner}/{name} has no version after cog push")
+            dep = self.deployment()
+            body = {"version": version, "hardware": dep["hardware"],
+                    "min_instances": dep["min_instances"], "max_instances": dep["max_instances"]}
+            status, _ = self.api().request("GET", f"/deployments/{owner}/{dep['name']}")
+            if status == 200:
+                self.api().expect("PATCH", f"/deployments/{owner}/{dep['name']}", body)
+                self.say(f"updated deployment {owner}/{dep['name']}")
+            else:
+                self.api().expect("POST", "/deployments",
+                                  {"name": dep["name"], "model": f"{owner}/{name}", **body})
+                self.say(f"created deployment {owner}/{dep['name']}")
+            result.endpoint_id = f"{owner}/{dep['name']}"
+            result.url = f"{API_URL}/deployments/{owner}/{dep['name']}/predictions"
+            example = self.spec.examples[0].input if self.spec.examples else {}
+            body_text = shlex.quote(json.dumps({"input": example}))
+            result.sample_request = (f"curl -s -X POST {result.url} -H 'Authorization: Bearer "
+                                     f"$REPLICATE_API_TOKEN' -H 'Content-Type: application/json' "
+                                     f"-d {body_text}")
+
+    def cog_push(self) -> None:
+        proc = subprocess.Popen(["cog", "push", self.model], cwd=self.build_dir, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        tail: list[str] = []
+        assert proc.stdout
+        for line in proc.stdout:
+            self.say(f"  {line.rstrip()}")
+            tail = (tail + [line.rstrip()])[-5:]
+        if proc.wait(timeout=self.options.timeout) != 0:
+            raise PortapackError(f"cog push exited with {proc.returncode}: " + "\n".join(tail))
