@@ -65,6 +65,10 @@ class ModalTarget(Target):
         }
         if spec.secrets:
             options["secrets"] = secrets_expr
+        hf = self.hf_weights(project)
+        if hf:
+            options["volumes"] = "{" + ", ".join(
+                f"{py_literal(w['path'])}: {w['volume_var']}" for w in hf) + "}"
         if snapshot:
             options["enable_memory_snapshot"] = "True"
         params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
@@ -79,7 +83,9 @@ class ModalTarget(Target):
             system_packages=spec.system_packages,
             env=dict(spec.env),
             build_commands=spec.build_commands,
-            weight_commands=weight_fetch_commands(project),
+            # hf:// weights go to a Volume on first start (Modal's idiom); https:// at build.
+            weight_commands=[c for c in weight_fetch_commands(project) if not c.startswith("hf ")],
+            hf_weights=hf,
             secrets=spec.secrets,
             secrets_expr=secrets_expr,
             weight_links=[[w["source"], w["remote"]] for w in weights],
@@ -94,6 +100,15 @@ class ModalTarget(Target):
             gpu=str(gpu) if gpu else "",
         )
         return ctx
+
+    def hf_weights(self, project: Project) -> list[dict[str, str]]:
+        """hf:// weights, each cached in its own Modal Volume mounted at the weights path."""
+        out = []
+        for n, w in enumerate(w for w in project.spec.weights if w.scheme == "hf"):
+            repo, revision = w.hf_repo
+            out.append({"repo": repo, "revision": revision, "path": w.path,
+                        "volume": f"{project.spec.name}-weights-{n}", "volume_var": f"weights_{n}"})
+        return out
 
     def snapshot(self, project: Project) -> bool:
         """Memory snapshots are safe when load() cannot have touched a GPU."""

@@ -3,6 +3,7 @@
 # In-process, no account:  Model().predict.local(prompt='Say hi', max_new_tokens=8, temperature=0)
 # Deploy:                  modal deploy modal_app.py
 
+import os
 from pathlib import Path
 
 import modal
@@ -15,12 +16,13 @@ image = (
     .apt_install('git')
     .uv_pip_install('torch==2.5.1', 'transformers>=4.46,<5', 'accelerate>=1.0', 'pydantic>=2', 'fastapi[standard]', 'huggingface_hub>=0.34')
     .env({'HF_HUB_ENABLE_HF_TRANSFER': '0', 'TOKENIZERS_PARALLELISM': 'false'})
-    .run_commands('hf download Qwen/Qwen2.5-7B-Instruct --revision a09a35458c702b33eeacc393d103063234e8bc28 --local-dir /weights/qwen', secrets=[modal.Secret.from_name('HF_TOKEN')])
     .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
 )
 
 app = modal.App('llm-chat', image=image)
 
+# Qwen/Qwen2.5-7B-Instruct: downloaded into this Volume on the first start, read from it afterwards.
+weights_0 = modal.Volume.from_name('llm-chat-weights-0', create_if_missing=True)
 
 
 class Inputs(BaseModel):
@@ -50,6 +52,7 @@ def validation_message(exc: ValidationError) -> str:
     min_containers=0,
     max_containers=4,
     secrets=[modal.Secret.from_name('HF_TOKEN')],
+    volumes={'/weights/qwen': weights_0},
 )
 class Model:
     @modal.enter()
@@ -58,6 +61,12 @@ class Model:
         # where the model's own dependencies need not be installed.
         from predict import Predictor
 
+        if not os.listdir('/weights/qwen'):
+            from huggingface_hub import snapshot_download
+
+            snapshot_download('Qwen/Qwen2.5-7B-Instruct', revision='a09a35458c702b33eeacc393d103063234e8bc28',
+                              local_dir='/weights/qwen', token=os.environ.get("HF_TOKEN"))
+            weights_0.commit()
         self.predictor = Predictor()
         self.predictor.load()
 

@@ -21,7 +21,6 @@ image = (
 app = modal.App('numpy-linear', image=image)
 
 
-
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 

@@ -22,7 +22,6 @@ image = (
 app = modal.App('text-stats', image=image)
 
 
-
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 

@@ -19,7 +19,6 @@ image = (
 app = modal.App('token-stream', image=image)
 
 
-
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
