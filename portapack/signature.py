@@ -335,7 +335,8 @@ class _Reader:
             return None
         params = args.args[1:]
         defaults: list[ast.expr | None] = [None] * (len(params) - len(args.defaults)) + list(args.defaults)
-        pairs = list(zip(params, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
+        pairs = list(zip(params, defaults, strict=True))
+        pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
         inputs = [self.input_spec(a, d) for a, d in pairs]
         streaming, out_kind, out_item = self.output(predict)
         if any(i is None for i in inputs):

@@ -68,7 +68,7 @@ def same(expected: Any, actual: Any, tolerance: float | None) -> bool:
             same(expected[k], actual[k], tolerance) for k in expected)
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(
-            same(e, a, tolerance) for e, a in zip(expected, actual))
+            same(e, a, tolerance) for e, a in zip(expected, actual, strict=False))
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
     if isinstance(expected, int | float) and isinstance(actual, int | float):
@@ -176,7 +176,7 @@ def _run_target(target: str, make: Callable[[], Runtime], project: Project, expe
         return
     try:
         streaming = project.predictor.streaming
-        for n, (example, want) in enumerate(zip(project.spec.examples, expected), start=1):
+        for n, (example, want) in enumerate(zip(project.spec.examples, expected, strict=False), start=1):
             outcome = runtime.predict(example.input)
             record(CaseResult(target, f"example {n}", outcome.ok and same(want, outcome.output,
                               tolerance), outcome.seconds, want, outcome.output, outcome.error))

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..build import build
 from ..errors import TargetError
 from ..loader import Project, load_project
-from .base import DeployError, Deployer, DeployOptions, DeployResult, Plan, PreflightError
+from .base import Deployer, DeployError, DeployOptions, DeployResult, Plan, PreflightError
 from .cog import CogDeployer
 from .modal import ModalDeployer
 from .runpod import RunpodDeployer

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from ..loader import Project
 from ..render import py_literal
 from ..signature import InputSpec
-from .cog_openapi import openapi_schema
 from .base import (
     Feature,
     GpuMapping,
@@ -21,6 +20,7 @@ from .base import (
     weight_fetch_commands,
     with_requirements,
 )
+from .cog_openapi import openapi_schema
 
 # Input(...) keywords for string rules; Cog calls `pattern` `regex`.
 STRING_RULES = {"min_length": "min_length", "max_length": "max_length", "pattern": "regex"}

@@ -72,7 +72,7 @@ class ModalTarget(Target):
         if snapshot:
             options["enable_memory_snapshot"] = "True"
         params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
-                  for f, i in zip(ctx["fields"], pred.inputs)]
+                  for f, i in zip(ctx["fields"], pred.inputs, strict=False)]
         example = spec.examples[0].input if spec.examples else {}
         weights = local_weights(project)
         ctx.update(

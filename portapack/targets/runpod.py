@@ -96,7 +96,7 @@ class RunpodTarget(Target):
         """Bodies for RunPod's REST API (POST /templates, POST /endpoints), image left to deploy."""
         spec, opts = project.spec, project.spec.targets.runpod
         env = dict(spec.env)
-        env.update({s: "{{ RUNPOD_SECRET_%s }}" % s for s in spec.secrets})
+        env.update({s: f"{{{{ RUNPOD_SECRET_{s} }}}}" for s in spec.secrets})
         gpu = spec.resources.gpu
         endpoint: dict[str, Any] = {"name": spec.name}
         if gpu:
