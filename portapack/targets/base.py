@@ -225,8 +225,9 @@ def weight_fetch_commands(project: Project) -> list[str]:
     return commands
 
 
-def needs_hf_hub(project: Project) -> bool:
-    return any(w.scheme == "hf" for w in project.spec.weights)
+def hf_requirement(project: Project) -> list[str]:
+    """huggingface_hub (with its `hf` CLI) when an hf:// weight must be downloaded."""
+    return ["huggingface_hub>=0.34"] if any(w.scheme == "hf" for w in project.spec.weights) else []
 
 
 def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:

@@ -15,6 +15,7 @@ from .base import (
     GpuMapping,
     Note,
     Target,
+    hf_requirement,
     local_weights,
     typing_names,
     weight_fetch_commands,
@@ -82,8 +83,7 @@ class CogTarget(Target):
         weights = local_weights(project)
         ctx.update(
             requirements=with_requirements(project, "pydantic>=2",
-                                           *(["huggingface_hub>=0.34"] if any(
-                                               w.scheme == "hf" for w in spec.weights) else [])),
+                                           *hf_requirement(project)),
             cog_inputs=[self.cog_input(i) for i in project.predictor.inputs],
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
             dict_inputs=[i.name for i in project.predictor.inputs if i.kind == "dict"],

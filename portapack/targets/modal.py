@@ -10,6 +10,7 @@ from .base import (
     Feature,
     GpuMapping,
     Target,
+    hf_requirement,
     local_weights,
     typing_names,
     weight_fetch_commands,
@@ -78,8 +79,7 @@ class ModalTarget(Target):
         ctx.update(
             typing=typing_names(pred),
             requirements=with_requirements(project, "pydantic>=2", "fastapi[standard]",
-                                           *(["huggingface_hub>=0.34"] if any(
-                                               w.scheme == "hf" for w in spec.weights) else [])),
+                                           *hf_requirement(project)),
             system_packages=spec.system_packages,
             env=dict(spec.env),
             build_commands=spec.build_commands,

@@ -10,6 +10,7 @@ from .base import (
     GpuMapping,
     Note,
     Target,
+    hf_requirement,
     local_weights,
     typing_names,
     weight_fetch_commands,
@@ -59,8 +60,7 @@ class RunpodTarget(Target):
         ctx.update(
             typing=typing_names(project.predictor),
             requirements=with_requirements(project, "runpod>=1.12,<2", "pydantic>=2",
-                                           *(["huggingface_hub>=0.34"] if any(
-                                               w.scheme == "hf" for w in spec.weights) else [])),
+                                           *hf_requirement(project)),
             base_image=self.base_image(project),
             system_packages=spec.system_packages,
             docker_env=docker_env,
