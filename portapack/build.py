@@ -77,9 +77,9 @@ def build(
         if existing.exists() and not (existing / MARKER).is_file():
             raise BuildError(f"{existing} exists and was not written by portapack; "
                              "move it away or choose another --out")
-    created_out = not out.exists()
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} is a file; choose another --out")
+    created = [p for p in [out, *out.parents] if not p.exists()]  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".portapack-tmp-", dir=out))
     try:
@@ -100,8 +100,9 @@ def build(
             (staging / t.name).rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if created_out and not any(out.iterdir()):
-            out.rmdir()
+        for folder in created:  # deepest first
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise
     shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(out, builds)

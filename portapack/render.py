@@ -26,6 +26,18 @@ def py_literal(value: Any) -> str:
     return repr(value)
 
 
+def py_display(value: Any) -> str:
+    """A Python literal that prefers double quotes: for commands shown to a person, where the
+    shell wraps the code in single quotes."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid Python
+    if isinstance(value, list):
+        return "[" + ", ".join(py_display(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_display(k)}: {py_display(v)}" for k, v in value.items()) + "}"
+    return py_literal(value)
+
+
 def yaml_dump(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1 << 20).rstrip("\n")
 
@@ -50,6 +62,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         py=py_literal,
+        pyd=py_display,
         yaml=yaml_dump,
         json=lambda v, indent=2: json.dumps(v, indent=indent, ensure_ascii=False),
         sh=shlex.quote,

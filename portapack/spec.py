@@ -271,6 +271,9 @@ class Spec(StrictModel):
             if "\n" in command.strip() or not command.strip():
                 raise ValueError(f"{command!r}: each build command must be one non-empty line; "
                                  "split a multi-line script into several commands")
+            if command.rstrip().endswith("\\"):
+                raise ValueError(f"{command!r} ends with a backslash, which image builders read "
+                                 "as a line continuation; remove it")
         return [c.strip() for c in value]
 
     @field_validator("env", mode="before")

@@ -4,9 +4,13 @@ One spec + predictor (written into a tmp dir) whose env values, input descriptio
 defaults, Literal choices, example inputs and build commands hold quotes, triple quotes,
 backslashes, newlines, shell and jinja syntax, YAML specials and unicode. Every artifact is read
 back with the real parser of its language (``ast``, ``yaml.safe_load``, ``json``, Cog's schema
-and inspector, Truss's strict config, and a Dockerfile parser written here after BuildKit's
-rules), and must give back the original values; then each artifact runs under its platform's
-local runtime and must answer what the predictor answers in-process.
+and inspector, Truss's strict config, Modal's own Dockerfile rendering of the image, and a
+Dockerfile reader written here after BuildKit's parser and shell lexer), and must give back the
+original values; the copy-paste "run it locally" commands must carry the example through the
+shell; then each artifact runs under its platform's local runtime and must answer what the
+predictor answers in-process.
+
+Genuine bugs found are kept as ``xfail(strict=True)`` tests whose reason starts with "BUG:".
 """
 
 from __future__ import annotations
@@ -76,9 +80,9 @@ ENV_MULTI_LINE = {
 }
 ENV = {**ENV_ONE_LINE, **ENV_MULTI_LINE}
 
-DESCRIPTION = ("Line one: it's \"q\" \"\"\" '''\n"
+DESCRIPTION = (" Line one (a leading blank): it's \"q\" \"\"\" '''\n"
                "line two: \\ \\n $HOME ${X} `id` {{ x }} {% if %} # c &a *a !t > | yes null 0x1F\n"
-               f"{UNICODE} trailing backslash\\")
+               f"{UNICODE} trailing backslash, then a newline\\\n")
 DEFAULT = ("default: it's \"q\" \"\"\" ''' back\\slash \\n $HOME ${X} `id` {{ x }} {% if %} "
            f"# c : - &a *a !t yes null 0x1F\nsecond line {UNICODE} end\\")
 CHOICES = ["it's", 'say "hi"', '"""', "'''", "back\\", "\\n", "$HOME ${X} `id`", "{{ x }}",
@@ -464,13 +468,13 @@ def test_inputs_model_literals_evaluate_to_the_originals(adv, target, rel):
 def test_modal_app_literals(adv):
     module = parse_py(adv["modal"] / "modal_app.py")
     [env_call] = calls(module, "env")
-    assert literal(env_call.args[0]) == ENV
-    assert list(literal(env_call.args[0])) == list(ENV)
+    assert literal(env_call.args[0]) == ENV_ONE_LINE
+    assert list(literal(env_call.args[0])) == list(ENV_ONE_LINE)
     [run_call] = calls(module, "run_commands")
     assert [literal(a) for a in run_call.args] == BUILD_COMMANDS
     model = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Model")
     predict = next(n for n in model.body if isinstance(n, ast.FunctionDef) and n.name == "predict")
-    params = {a.arg: (a, d) for a, d in zip(predict.args.kwonlyargs, predict.args.kw_defaults)}
+    params = {a.arg: (a, d) for a, d in zip(predict.args.kwonlyargs, predict.args.kw_defaults, strict=True)}
     assert list(params) == ["text", "mode", "note", "items", "flag"]
     assert params["text"][1] is None
     assert literal_choices(params["mode"][0].annotation) == CHOICES
@@ -478,12 +482,59 @@ def test_modal_app_literals(adv):
     assert literal(params["note"][1]) == DEFAULT
 
 
+MODAL_DOCKERFILE = """\
+import json, sys
+sys.path.insert(0, ".")
+import modal._image as images
+from_args, functions = images._Image._from_args, []
+
+
+def spy(*args, **kwargs):
+    if kwargs.get("dockerfile_function") is not None:
+        functions.append(kwargs["dockerfile_function"])
+    return from_args(*args, **kwargs)
+
+
+images._Image._from_args = staticmethod(spy)
+import modal_app  # noqa: E402  (builds the image chain offline)
+
+commands = [c for f in functions for c in f(sys.argv[1]).commands]
+print(json.dumps(commands))
+"""
+
+
+def modal_image_dockerfile(build: Path) -> str:
+    """The Dockerfile commands Modal's own SDK writes for every layer of modal_app.image:
+    how Image.env(...) and .run_commands(...) reach Modal's image builder."""
+    result = subprocess.run([sys.executable, "-c", MODAL_DOCKERFILE, "2025.06"], cwd=build,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return "\n".join(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_modal_sdk_renders_the_one_line_env_and_build_commands_intact(adv_one_line):
+    dockerfile = modal_image_dockerfile(adv_one_line["modal"])
+    env = dockerfile_env(dockerfile)
+    assert {k: v for k, v in env.items() if k.startswith("PPX_")} == ENV_ONE_LINE
+    assert dockerfile_run_commands(dockerfile)[-len(BUILD_COMMANDS):] == BUILD_COMMANDS
+
+
+def test_modal_multi_line_env_values_stay_out_of_the_image_and_are_set_by_the_app(adv):
+    """Modal renders Image.env() as Dockerfile ENV lines, which cannot hold a newline: the
+    image carries the one-line values intact and modal_app.py sets the others at import."""
+    env = dockerfile_env(modal_image_dockerfile(adv["modal"]))
+    assert {k: v for k, v in env.items() if k.startswith("PPX_")} == ENV_ONE_LINE
+    set_calls = [c for c in calls(parse_py(adv["modal"] / "modal_app.py"), "setdefault")]
+    assert {literal(c.args[0]): literal(c.args[1]) for c in set_calls} == ENV_MULTI_LINE
+
+
 def test_cog_predict_input_literals(adv):
     module = parse_py(adv["cog"] / "cog_predict.py")
     cls = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Predictor")
     predict = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "predict")
     args = predict.args.args[1:]
-    defaults = dict(zip([a.arg for a in args][-len(predict.args.defaults):], predict.args.defaults))
+    defaults = dict(zip([a.arg for a in args][-len(predict.args.defaults):], predict.args.defaults,
+                        strict=True))
     inputs = {}
     for name, call in defaults.items():
         assert isinstance(call, ast.Call) and ast.unparse(call.func) == "Input", name
@@ -525,15 +576,17 @@ def test_runpod_handler_sets_only_the_multi_line_env_values(adv):
     notes = [n for n in adv["result"]["runpod"].notes if n.feature == "env"]
     assert len(notes) == 1
     assert all(key in notes[0].message for key in ENV_MULTI_LINE)
-    assert "handler.py" in notes[0].message
+    assert "the generated code sets it at start-up" in notes[0].message
     assert not any(key in notes[0].message for key in ENV_ONE_LINE)
 
 
 # -- YAML --------------------------------------------------------------------------------------------
 def test_cog_yaml_round_trips(adv):
     config = yaml.safe_load((adv["cog"] / "cog.yaml").read_text(encoding="utf-8"))
-    assert cog_environment(config) == ENV
-    assert list(cog_environment(config)) == list(ENV)
+    assert cog_environment(config) == ENV_ONE_LINE
+    assert list(cog_environment(config)) == list(ENV_ONE_LINE)
+    set_calls = [c for c in calls(parse_py(adv["cog"] / "cog_predict.py"), "setdefault")]
+    assert {literal(c.args[0]): literal(c.args[1]) for c in set_calls} == ENV_MULTI_LINE
     assert config["build"]["run"] == BUILD_COMMANDS
     assert config["predict"] == "cog_predict.py:Predictor"
 
@@ -550,9 +603,6 @@ def test_cog_yaml_with_one_line_values_validates_against_cogs_schema(adv_one_lin
     assert cog_schema_errors(adv_one_line["cog"] / "cog.yaml") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the cog target writes env values holding a newline "
-                   "into cog.yaml `environment`, whose schema pattern '^[A-Za-z_][A-Za-z0-9_]*=.*$' "
-                   "refuses them (RunPod moves such values to handler.py; Cog does not)")
 def test_cog_yaml_with_multi_line_env_values_validates_against_cogs_schema(adv):
     assert cog_schema_errors(adv["cog"] / "cog.yaml") == []
 
@@ -599,19 +649,26 @@ def test_dockerfile_env_values_equal_the_originals(adv):
     assert env["PYTHONUNBUFFERED"] == "1"
 
 
+def assert_tail_intact(dockerfile: str) -> None:
+    """Nothing after the build commands was swallowed: the code is still copied after the last
+    RUN, and the file still ends with its CMD."""
+    keywords = [k for k, _ in dockerfile_instructions(dockerfile)]
+    last_run = max(i for i, k in enumerate(keywords) if k == "RUN")
+    assert "COPY" in keywords[last_run + 1:], keywords
+    assert keywords[-1] == "CMD", keywords
+
+
 def test_dockerfile_run_commands_equal_the_build_commands(adv):
     text = (adv["runpod"] / "Dockerfile").read_text(encoding="utf-8")
     assert dockerfile_run_commands(text)[-len(BUILD_COMMANDS):] == BUILD_COMMANDS
-    keywords = [k for k, _ in dockerfile_instructions(text)]
-    assert keywords[-2:] == ["COPY", "CMD"]  # nothing swallowed the tail
+    assert_tail_intact(text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a build command ending in a backslash is written as "
-                   "`RUN cmd \\`, which Docker reads as a line continuation: it swallows the next "
-                   "instruction (`RUN echo next` here, or the COPY of the code when it is the last command)")
 @pytest.mark.parametrize("commands", [["echo trailing \\", "echo next"], ["echo last \\"]],
                          ids=["then-another", "last"])
-def test_dockerfile_keeps_a_build_command_ending_in_a_backslash(tmp_path, commands):
+def test_a_build_command_ending_in_a_backslash_is_refused(tmp_path, commands):
+    """Image builders read a trailing backslash as a line continuation (it would swallow the
+    next instruction), so the spec refuses it, naming the command."""
     root = tmp_path / "project"
     root.mkdir()
     (root / "predict.py").write_text(
@@ -619,10 +676,10 @@ def test_dockerfile_keeps_a_build_command_ending_in_a_backslash(tmp_path, comman
         "    def predict(self, text: str) -> str:\n        return text\n", encoding="utf-8")
     (root / "portapack.yaml").write_text(yaml.safe_dump({
         "name": "trailing", "predictor": "predict.py:Predictor", "build_commands": commands}))
-    result = portapack.build(root, "runpod", tmp_path / "out")
-    text = (result["runpod"].path / "Dockerfile").read_text(encoding="utf-8")
-    assert dockerfile_run_commands(text)[-len(commands):] == commands
-    assert [k for k, _ in dockerfile_instructions(text)][-2:] == ["COPY", "CMD"]
+    with pytest.raises(portapack.SpecError) as info:
+        portapack.build(root, "runpod", tmp_path / "out")
+    assert "build_commands" in str(info.value) and "ends with a backslash" in str(info.value)
+    assert not (tmp_path / "out").exists()
 
 
 # -- "run it locally" commands written into the artifacts ----------------------------------------
@@ -664,18 +721,14 @@ def command_example(target: str, where: str, build: Path) -> dict[str, Any]:
     return {k: v if isinstance(EXAMPLE_INPUTS[0][k], str) else json.loads(v) for k, v in pairs}
 
 
-_SHELL_QUOTE_BUG = ("BUG: the README/comment wraps the example in single quotes without "
-                    "escaping them (a `'` in the example breaks the shell command); use the "
-                    "`sh` filter as the Cog README does")
 COMMANDS = [
     ("modal", "modal_app.py", None),
     ("cog", "README.md", None),
-    ("modal", "README.md", _SHELL_QUOTE_BUG),
-    ("truss", "README.md", _SHELL_QUOTE_BUG + "; also JSON true/false/null is pasted into "
-     "Python code"),
-    ("runpod", "handler.py", _SHELL_QUOTE_BUG),
-    ("runpod", "README.md", _SHELL_QUOTE_BUG),
-    ("runpod", "README.md curl", _SHELL_QUOTE_BUG),
+    ("modal", "README.md", None),
+    ("truss", "README.md", None),
+    ("runpod", "handler.py", None),
+    ("runpod", "README.md", None),
+    ("runpod", "README.md curl", None),
 ]
 
 
@@ -711,7 +764,7 @@ def test_artifact_answers_what_the_predictor_answers_in_process(adv, target):
         in_process(adv["root"], DEFAULTS_ONLY)]
     assert expected[-1]["note"] == DEFAULT and expected[-1]["env"] == ENV
     with get_runtime(target, adv[target], env=platform_env(target, adv[target])) as runtime:
-        for request, want in zip(requests, expected):
+        for request, want in zip(requests, expected, strict=True):
             outcome = runtime.predict(request)
             assert outcome.ok, outcome.error
             assert outcome.output == want

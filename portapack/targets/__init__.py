@@ -22,7 +22,7 @@ def get_target(name: str) -> Target:
 
 
 def resolve_targets(names: list[str] | tuple[str, ...] | str) -> list[Target]:
-    """``"all"`` or a list of names -> target instances, in registry order, without duplicates."""
+    """``"all"`` (registry order) or a list of names (their order) -> targets, without duplicates."""
     if isinstance(names, str):
         names = [names]
     if "all" in names:

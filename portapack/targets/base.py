@@ -94,6 +94,9 @@ class Target:
     code_dir: ClassVar[str] = ""  # where the user's files go inside the artifact
     gpu_names: ClassVar[dict[str, GpuMapping]]
     unsupported: ClassVar[dict[Feature, str]] = {}
+    # Whether the platform's image config can hold env values with newlines (Dockerfile ENV
+    # lines cannot); if not, the generated code sets those at start-up.
+    env_newlines: ClassVar[bool] = False
 
     # -- the mapping --------------------------------------------------------------------------
     def context(self, project: Project) -> dict[str, Any]:
@@ -114,7 +117,23 @@ class Target:
             if not mapped.exact:
                 found.append(Note(self.name, "resources.gpu",
                                   f"{self.title} has no {gpu.type}; using the nearest, {mapped.name}"))
+        moved = sorted(self.runtime_env(project))
+        if moved:
+            found.append(Note(self.name, "env", f"{', '.join(moved)} holds a newline, which "
+                              f"{self.title}'s image config cannot; the generated code sets it "
+                              "at start-up instead"))
         return found + self.extra_notes(project)
+
+    def runtime_env(self, project: Project) -> dict[str, str]:
+        """Env values the generated code sets itself (before the user's module is imported)."""
+        if self.env_newlines:
+            return {}
+        return {k: v for k, v in project.spec.env.items() if "\n" in v or "\r" in v}
+
+    def image_env(self, project: Project) -> dict[str, str]:
+        """Env values the platform's image config carries."""
+        moved = self.runtime_env(project)
+        return {k: v for k, v in project.spec.env.items() if k not in moved}
 
     def gpu_name(self, gpu: GpuRequest | None) -> str | None:
         return None if gpu is None else self.gpu_names[gpu.type].name
@@ -135,6 +154,7 @@ class Target:
             "call_args": ", ".join(f"{i.name}={i.name}" for i in pred.inputs),
             "examples": [e.model_dump() for e in spec.examples],
             "code_dir": self.code_dir,
+            "runtime_env": self.runtime_env(project),
         }
 
     def write(self, project: Project, dest: Path) -> list[str]:

@@ -114,7 +114,7 @@ class CogTarget(Target):
         if run:
             build["run"] = run
         config: dict[str, Any] = {"build": build}
-        env = {k: v for k, v in spec.env.items() if not _forbidden_env(k)}
+        env = {k: v for k, v in self.image_env(project).items() if not _forbidden_env(k)}
         if env:
             config["environment"] = [f"{k}={v}" for k, v in env.items()]
         config["predict"] = "cog_predict.py:Predictor"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..loader import Project
-from ..render import py_literal
+from ..render import py_display, py_literal
 from .base import (
     Feature,
     GpuMapping,
@@ -81,7 +81,7 @@ class ModalTarget(Target):
             requirements=with_requirements(project, "pydantic>=2", "fastapi[standard]",
                                            *hf_requirement(project)),
             system_packages=spec.system_packages,
-            env=dict(spec.env),
+            env=self.image_env(project),
             build_commands=spec.build_commands,
             # hf:// weights go to a Volume on first start (Modal's idiom); https:// at build.
             weight_commands=[c for c in weight_fetch_commands(project) if not c.startswith("hf ")],
@@ -96,7 +96,7 @@ class ModalTarget(Target):
             snapshot=snapshot,
             method_params=("*, " if params else "") + ", ".join(params),
             dict_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in pred.inputs),
-            example_kwargs=", ".join(f"{k}={py_literal(v)}" for k, v in example.items()),
+            example_kwargs=", ".join(f"{k}={py_display(v)}" for k, v in example.items()),
             gpu=str(gpu) if gpu else "",
         )
         return ctx

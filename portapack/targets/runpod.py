@@ -55,7 +55,6 @@ class RunpodTarget(Target):
     def context(self, project: Project) -> dict[str, Any]:
         spec = project.spec
         ctx = self.base_context(project)
-        docker_env = {k: v for k, v in spec.env.items() if "\n" not in v and "\r" not in v}
         example = spec.examples[0].input if spec.examples else {}
         ctx.update(
             typing=typing_names(project.predictor),
@@ -63,8 +62,7 @@ class RunpodTarget(Target):
                                            *hf_requirement(project)),
             base_image=self.base_image(project),
             system_packages=spec.system_packages,
-            docker_env=docker_env,
-            runtime_env={k: v for k, v in spec.env.items() if k not in docker_env},
+            docker_env=self.image_env(project),
             build_commands=spec.build_commands,
             weight_commands=weight_fetch_commands(project),
             weight_links=[[w["source"], w["remote"]] for w in local_weights(project)],
@@ -119,10 +117,3 @@ class RunpodTarget(Target):
             "endpoint": endpoint,
         }
 
-    def extra_notes(self, project: Project) -> list[Note]:
-        notes = []
-        multiline = [k for k, v in project.spec.env.items() if "\n" in v or "\r" in v]
-        if multiline:
-            notes.append(Note(self.name, "env", f"{', '.join(multiline)} holds a newline, which a "
-                              "Dockerfile ENV line cannot; handler.py sets it at start instead"))
-        return notes

@@ -13,6 +13,7 @@ class TrussTarget(Target):
     title = "Truss"
     extra = "truss"
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
+    env_newlines = True  # config.yaml environment_variables hold any string
     templates: ClassVar[dict[str, str]] = {
         "config.yaml": "truss/config.yaml.j2",
         "model/__init__.py": "truss/init.py.j2",
