@@ -8,7 +8,6 @@ from ..loader import Project
 from .base import (
     Feature,
     GpuMapping,
-    Note,
     Target,
     hf_requirement,
     local_weights,
