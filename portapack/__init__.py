@@ -18,8 +18,8 @@ from .targets import TARGETS, Note  # noqa: E402
 
 
 def deploy(*args, **kwargs):
-    """Deploy one target; see :func:`portapack.deploy.deploy` (imported lazily)."""
-    from .deploy import deploy as _deploy
+    """Deploy one target; see :func:`portapack.deployers.deploy` (imported lazily)."""
+    from .deployers import deploy as _deploy
 
     return _deploy(*args, **kwargs)
 

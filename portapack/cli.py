@@ -34,12 +34,13 @@ def handles_errors(fn):
         try:
             return fn(*args, **kwargs)
         except PortapackError as exc:
+            listed = getattr(exc, "problems", None)
             if kwargs.get("as_json"):
-                problems = exc.problems if isinstance(exc, SpecError) else [str(exc)]
+                problems = listed if listed else [str(exc)]
                 _emit_json({"ok": False, "error": type(exc).__name__,
                             "problems": [str(p) for p in problems]})
             else:
-                lines = [str(p) for p in exc.problems] if isinstance(exc, SpecError) else [str(exc)]
+                lines = [str(p) for p in listed] if listed else [str(exc)]
                 head = exc.label
                 click.secho(f"{head}:" if len(lines) > 1 else f"{head}: {lines[0]}", fg="red",
                             err=True)
@@ -327,8 +328,8 @@ def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuil
            registry: str | None, owner: str | None, promote: bool | None,
            base_image: str | None, timeout: float, as_json: bool) -> None:
     """Deploy a built target to its platform (preflight and plan first)."""
-    from .deploy import DeployOptions
-    from .deploy import deploy as run_deploy
+    from .deployers import DeployOptions
+    from .deployers import deploy as run_deploy
 
     progress = None if as_json else (lambda line: click.echo(line))
     options = DeployOptions(registry=registry, owner=owner, promote=promote, timeout=timeout,

@@ -52,26 +52,14 @@ class ModalTarget(Target):
         secrets_expr = "[" + ", ".join(
             f"modal.Secret.from_name({py_literal(s)})" for s in spec.secrets) + "]"
         snapshot = self.snapshot(project)
-        gpu = spec.resources.gpu
-        options: dict[str, str] = {}
-        if gpu:
-            options["gpu"] = py_literal(str(gpu).replace(gpu.type, self.gpu_name(gpu) or gpu.type))
-        options |= {
-            "cpu": py_literal(float(spec.resources.cpu)),
-            "memory": py_literal(spec.resources.memory_mib),
-            "timeout": py_literal(spec.scaling.timeout),
-            "scaledown_window": py_literal(spec.scaling.idle_timeout),
-            "min_containers": py_literal(spec.scaling.min_replicas),
-            "max_containers": py_literal(spec.scaling.max_replicas),
-        }
+        # @app.cls(...) arguments: plain values first, then the two that are expressions.
+        options = {key: py_literal(value) for key, value in self.cls_values(project).items()}
         if spec.secrets:
             options["secrets"] = secrets_expr
         hf = self.hf_weights(project)
         if hf:
             options["volumes"] = "{" + ", ".join(
                 f"{py_literal(w['path'])}: {w['volume_var']}" for w in hf) + "}"
-        if snapshot:
-            options["enable_memory_snapshot"] = "True"
         params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
                   for f, i in zip(ctx["fields"], pred.inputs, strict=False)]
         example = spec.examples[0].input if spec.examples else {}
@@ -97,9 +85,28 @@ class ModalTarget(Target):
             method_params=("*, " if params else "") + ", ".join(params),
             dict_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in pred.inputs),
             example_kwargs=", ".join(f"{k}={py_display(v)}" for k, v in example.items()),
-            gpu=str(gpu) if gpu else "",
+            gpu=str(spec.resources.gpu) if spec.resources.gpu else "",
         )
         return ctx
+
+    def cls_values(self, project: Project) -> dict[str, Any]:
+        """The plain-valued @app.cls(...) settings: GPU, resources, timeouts, scaling, snapshot."""
+        spec = project.spec
+        gpu = spec.resources.gpu
+        values: dict[str, Any] = {}
+        if gpu:
+            values["gpu"] = str(gpu).replace(gpu.type, self.gpu_name(gpu) or gpu.type)
+        values |= {
+            "cpu": float(spec.resources.cpu),
+            "memory": spec.resources.memory_mib,
+            "timeout": spec.scaling.timeout,
+            "scaledown_window": spec.scaling.idle_timeout,
+            "min_containers": spec.scaling.min_replicas,
+            "max_containers": spec.scaling.max_replicas,
+        }
+        if self.snapshot(project):
+            values["enable_memory_snapshot"] = True
+        return values
 
     def hf_weights(self, project: Project) -> list[dict[str, str]]:
         """hf:// weights, each cached in its own Modal Volume mounted at the weights path."""

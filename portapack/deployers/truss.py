@@ -26,7 +26,13 @@ class TrussDeployer(Deployer):
 
     def check_platform(self) -> list[str]:
         problems = missing_module("truss", "truss")
-        if truss_credentials() is None:
+        key, url = (bool(os.environ.get(v)) for v in ("BASETEN_TRUSS_AUTH_API_KEY",
+                                                       "BASETEN_TRUSS_AUTH_REMOTE_URL"))
+        if key != url:  # truss refuses one without the other
+            missing = "BASETEN_TRUSS_AUTH_REMOTE_URL" if key else "BASETEN_TRUSS_AUTH_API_KEY"
+            problems.append(f"{missing} is not set: truss needs BASETEN_TRUSS_AUTH_API_KEY and "
+                            "BASETEN_TRUSS_AUTH_REMOTE_URL together (or neither, with ~/.trussrc)")
+        elif truss_credentials() is None:
             problems.append("no Baseten credentials: run 'truss login' (writes ~/.trussrc), or set "
                             "BASETEN_TRUSS_AUTH_API_KEY and BASETEN_TRUSS_AUTH_REMOTE_URL")
         return problems

@@ -45,11 +45,9 @@ class ModalDeployer(Deployer):
         return [sys.executable, "-m", "modal", "deploy", "modal_app.py", "--name", self.spec.name]
 
     def plan(self) -> Plan:
-        context = get_target("modal").context(self.project)
-        settings = {"app": self.spec.name, **{k: v for k, v in context["cls_options"].items()
-                                             if k != "secrets"}}
-        if context["concurrency"] > 1:
-            settings["max_inputs"] = context["concurrency"]
+        settings = {"app": self.spec.name, **get_target("modal").cls_values(self.project)}
+        if self.spec.scaling.concurrency > 1:
+            settings["max_inputs"] = self.spec.scaling.concurrency
         return Plan(self.target, self.spec.name,
                     [Step("deploy app", {"command": " ".join(["modal", *self.command()[3:]]),
                                          "cwd": str(self.build_dir)})],

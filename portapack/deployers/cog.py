@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import threading
 
 from ..errors import PortapackError
 from .base import ApiClient, Deployer, DeployResult, Plan, Step
@@ -105,12 +106,24 @@ class CogDeployer(Deployer):
                                      f"-d {body_text}")
 
     def cog_push(self) -> None:
+        """Run `cog push`, streaming its output; killed once --timeout has passed."""
         proc = subprocess.Popen(["cog", "push", self.model], cwd=self.build_dir, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        watchdog = threading.Timer(self.options.timeout, proc.kill)
+        watchdog.start()
         tail: list[str] = []
-        assert proc.stdout
-        for line in proc.stdout:
-            self.say(f"  {line.rstrip()}")
-            tail = (tail + [line.rstrip()])[-5:]
-        if proc.wait(timeout=self.options.timeout) != 0:
-            raise PortapackError(f"cog push exited with {proc.returncode}: " + "\n".join(tail))
+        try:
+            assert proc.stdout
+            for line in proc.stdout:
+                self.say(f"  {line.rstrip()}")
+                tail = (tail + [line.rstrip()])[-5:]
+            code = proc.wait()
+        finally:
+            timed_out = not watchdog.is_alive() and proc.returncode is not None and \
+                proc.returncode < 0
+            watchdog.cancel()
+        if timed_out:
+            raise PortapackError(f"cog push did not finish within {self.options.timeout:.0f}s "
+                                 "and was stopped")
+        if code != 0:
+            raise PortapackError(f"cog push exited with {code}: " + "\n".join(tail))

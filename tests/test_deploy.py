@@ -1,0 +1,1185 @@
+"""``portapack deploy``: preflight, dry-run plan, apply, idempotency, secrets, Python API.
+
+Nothing here talks to a real platform. Each platform is checked at its narrowest honest
+boundary:
+
+* RunPod: the image is built on the real Docker engine and pushed to the real registry on
+  loopback (.ci/docker-setup.sh starts both); the REST calls go to a local stand-in for
+  RunPod's API (PORTAPACK_RUNPOD_API_URL). Without an engine, base image or registry those
+  tests skip, saying why; with PORTAPACK_REQUIRE_DOCKER=1 they fail instead.
+* Replicate: a stand-in for Replicate's HTTP API (PORTAPACK_REPLICATE_API_URL) and a fake
+  ``cog`` executable first on PATH that records its argv and cwd.
+* Baseten: ``truss.push`` monkeypatched; its arguments are bound to the real signature.
+* Modal: ``subprocess.run`` inside portapack.deployers.modal monkeypatched, plus one real
+  subprocess run of the CLI without a token.
+
+Every test runs with HF_TOKEN=sk-very-secret in the environment and a spec that declares
+``secrets: [HF_TOKEN]``; the stand-ins fail the test if the value ever reaches them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import portapack
+import portapack.deployers.modal as modal_deploy
+import portapack.images
+from portapack.build import read_marker
+from portapack.cli import main
+from portapack.deployers import (
+    DeployError,
+    DeployOptions,
+    DeployResult,
+    Plan,
+    PreflightError,
+    deploy,
+    deployer_for,
+)
+from portapack.images import DockerUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
+REGISTRY_ADDR = os.environ.get("PORTAPACK_REGISTRY_ADDR", "127.0.0.1:5005")
+NAMESPACE = "portapack-test"
+REGISTRY = f"{REGISTRY_ADDR}/{NAMESPACE}"
+REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
+SECRET = "sk-very-secret"
+RUNPOD_KEY = "dummy-runpod-key-7f3a"
+REPLICATE_TOKEN = "dummy-replicate-token-91c2"
+OWNER = "acme"
+_REAL_DOCKER_CLIENT = portapack.images.docker_client
+_DOCKER_HOST = os.environ.get("DOCKER_HOST")
+# Loopback must never go through a proxy (the stand-ins and the registry are local).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+CREDENTIAL_VARS = (
+    "RUNPOD_API_KEY", "REPLICATE_API_TOKEN", "BASETEN_TRUSS_AUTH_API_KEY",
+    "BASETEN_TRUSS_AUTH_REMOTE_URL", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE",
+    "PORTAPACK_RUNPOD_API_URL", "PORTAPACK_REPLICATE_API_URL",
+)
+
+
+# == stand-in HTTP servers ========================================================================
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any
+    raw: bytes
+    at: float = field(default_factory=time.time)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        api: StandIn = self.server.api  # type: ignore[attr-defined]
+        status, payload = api.handle(Recorded(self.command, self.path, headers, body, raw))
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class StandIn:
+    """A local HTTP server answering like a platform's REST API under /v1, recording every
+    request (method, path, headers, JSON body)."""
+
+    prefix = "/v1"
+
+    def __init__(self, token: str):
+        self.token = token
+        self.requests: list[Recorded] = []
+        self.failures: dict[tuple[str, str], tuple[int, Any]] = {}  # (method, path regex)
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.api = self  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{self.prefix}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, req: Recorded) -> tuple[int, Any]:
+        with self.lock:
+            self.requests.append(req)
+            if req.headers.get("authorization") != f"Bearer {self.token}":
+                return 401, {"error": "unauthorized"}
+            if not req.path.startswith(self.prefix + "/"):
+                return 404, {"error": f"no route {req.path}"}
+            path = req.path[len(self.prefix):]
+            for (method, pattern), answer in self.failures.items():
+                if method == req.method and re.fullmatch(pattern, path):
+                    return answer
+            return self.route(req.method, path, req.body)
+
+    def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        raise NotImplementedError
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.requests]
+
+    def leaks(self, *values: str) -> list[str]:
+        found = []
+        for r in self.requests:
+            text = r.raw.decode("utf-8", "replace") + r.path + json.dumps(
+                {k: v for k, v in r.headers.items() if k != "authorization"})
+            found += [f"{r.method} {r.path}: {v}" for v in values if v in text]
+        return found
+
+
+class RunpodApi(StandIn):
+    """RunPod REST v1: templates and serverless endpoints. Like the real API, GET /templates
+    leaves out templates bound to an endpoint unless includeEndpointBoundTemplates=true."""
+
+    def __init__(self, token: str):
+        super().__init__(token)
+        self.templates: dict[str, dict] = {}
+        self.endpoints: dict[str, dict] = {}
+
+    def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        parsed = urllib.parse.urlsplit(path)
+        query = urllib.parse.parse_qs(parsed.query)
+        route = parsed.path
+        bound = {e.get("templateId") for e in self.endpoints.values()}
+        if method == "GET" and route == "/templates":
+            everything = query.get("includeEndpointBoundTemplates") == ["true"]
+            return 200, [t for t in self.templates.values() if everything or t["id"] not in bound]
+        if method == "POST" and route == "/templates":
+            tid = f"tpl{len(self.templates) + 1}x"
+            self.templates[tid] = {"id": tid, **body}
+            return 200, self.templates[tid]
+        if method == "GET" and route == "/endpoints":
+            return 200, list(self.endpoints.values())
+        if method == "POST" and route == "/endpoints":
+            eid = f"ep{len(self.endpoints) + 1}x"
+            self.endpoints[eid] = {"id": eid, **body}
+            return 200, self.endpoints[eid]
+        m = re.fullmatch(r"/(templates|endpoints)/([^/]+)", route)
+        if method == "PATCH" and m:
+            store = self.templates if m.group(1) == "templates" else self.endpoints
+            if m.group(2) not in store:
+                return 404, {"error": f"{m.group(1)[:-1]} {m.group(2)} not found"}
+            store[m.group(2)].update(body)
+            return 200, store[m.group(2)]
+        return 404, {"error": f"no route {method} {path}"}
+
+
+class ReplicateApi(StandIn):
+    """Replicate's HTTP API: models (a version appears once the fake cog pushed) and
+    deployments."""
+
+    def __init__(self, token: str):
+        super().__init__(token)
+        self.models: dict[str, dict] = {}
+        self.deployments: dict[str, dict] = {}
+        self.pushes = lambda model: 0  # number of `cog push r8.im/<model>` so far
+
+    def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        not_found = (404, {"detail": "Not found.", "status": 404})
+        m = re.fullmatch(r"/models/([^/]+)/([^/]+)", path)
+        if method == "GET" and m:
+            key = f"{m.group(1)}/{m.group(2)}"
+            if key not in self.models:
+                return not_found
+            pushes = self.pushes(key)
+            return 200, dict(self.models[key],
+                             latest_version={"id": f"ver{pushes}"} if pushes else None)
+        if method == "POST" and path == "/models":
+            key = f"{body['owner']}/{body['name']}"
+            if key in self.models:
+                return 409, {"detail": "A model with that name and owner already exists."}
+            self.models[key] = dict(body, url=f"https://replicate.com/{key}")
+            return 201, self.models[key]
+        m = re.fullmatch(r"/deployments/([^/]+)/([^/]+)", path)
+        if m and method in ("GET", "PATCH"):
+            key = f"{m.group(1)}/{m.group(2)}"
+            if key not in self.deployments:
+                return not_found
+            if method == "PATCH":
+                self.deployments[key].update(body)
+            return 200, self.deployments[key]
+        if method == "POST" and path == "/deployments":
+            key = f"{body['model'].split('/')[0]}/{body['name']}"
+            if key in self.deployments:
+                return 409, {"detail": "deployment exists"}
+            self.deployments[key] = dict(body, owner=key.split("/")[0])
+            return 200, self.deployments[key]
+        return not_found
+
+
+# == docker / registry helpers ====================================================================
+def _unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"PORTAPACK_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def registry_get(path: str, accept: str | None = None) -> tuple[int, Any, dict]:
+    req = urllib.request.Request(f"http://{REGISTRY_ADDR}{path}",
+                                 headers={"Accept": accept} if accept else {})
+    try:
+        with _DIRECT.open(req, timeout=10) as resp:
+            raw, status, headers = resp.read(), resp.status, dict(resp.headers)
+    except urllib.error.HTTPError as exc:
+        raw, status, headers = exc.read(), exc.code, dict(exc.headers)
+    try:
+        return status, json.loads(raw), headers
+    except ValueError:
+        return status, raw, headers
+
+
+def registry_up() -> bool:
+    try:
+        return registry_get("/v2/")[0] == 200
+    except OSError:
+        return False
+
+
+def registry_tags(name: str) -> tuple[int, Any]:
+    status, body, _ = registry_get(f"/v2/{NAMESPACE}/{name}/tags/list")
+    return status, body
+
+
+def local_docker():
+    """The real engine (ignoring a test's DOCKER_HOST), or None."""
+    try:
+        import docker
+
+        client = docker.DockerClient(base_url=_DOCKER_HOST or "unix:///var/run/docker.sock",
+                                     timeout=30)
+        client.ping()
+        return client
+    except Exception:
+        return None
+
+
+@pytest.fixture(scope="module")
+def docker_env():
+    """A reachable engine, the local base image and the loopback registry."""
+    try:
+        client = _REAL_DOCKER_CLIENT()
+    except DockerUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        client.images.get(BASE)
+    except Exception:
+        _unavailable(f"base image {BASE} not found (run .ci/docker-setup.sh as root)")
+    if not registry_up():
+        _unavailable(f"no registry answers on http://{REGISTRY_ADDR}/v2/ "
+                     "(run .ci/docker-setup.sh as root)")
+    return client
+
+
+@pytest.fixture
+def pushed_names():
+    """Names whose images a test pushed: their local tags and registry manifests are removed
+    afterwards (best effort)."""
+    names: list[str] = []
+    yield names
+    client = local_docker()
+    for name in names:
+        repo = f"{REGISTRY}/{name}"
+        if client is not None:
+            for image in client.images.list(name=repo):
+                for tag in image.tags:
+                    if tag.startswith(repo + ":"):
+                        try:
+                            client.images.remove(tag)
+                        except Exception:
+                            pass
+        try:
+            status, body = registry_tags(name)
+            for tag in (body or {}).get("tags") or [] if status == 200 else []:
+                _, _, headers = registry_get(
+                    f"/v2/{NAMESPACE}/{name}/manifests/{tag}",
+                    "application/vnd.docker.distribution.manifest.v2+json")
+                digest = {k.lower(): v for k, v in headers.items()}.get("docker-content-digest")
+                if digest:
+                    _DIRECT.open(urllib.request.Request(
+                        f"http://{REGISTRY_ADDR}/v2/{NAMESPACE}/{name}/manifests/{digest}",
+                        method="DELETE"), timeout=10).close()
+        except Exception:
+            pass
+
+
+def assert_no_image(name: str) -> None:
+    """No local tag and no registry repository for ``name`` (each checked when reachable)."""
+    client = local_docker()
+    if client is not None:
+        assert client.images.list(name=f"{REGISTRY}/{name}") == [], "an image was tagged"
+    if registry_up():
+        status, body = registry_tags(name)
+        assert status == 404 or not (body or {}).get("tags"), f"pushed to the registry: {body}"
+
+
+class FakeDocker:
+    """Stands in for a reachable engine in tests that must not build or push anything."""
+
+    def ping(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the Docker engine was used ({name}) where nothing may be built")
+
+
+# == projects =====================================================================================
+def unique_name() -> str:
+    return f"pp-{uuid.uuid4().hex[:10]}"
+
+
+def make_project(where: Path, name: str, **targets: dict) -> Path:
+    """examples/text-stats under ``where``, renamed, with an A10G, secrets [HF_TOKEN] and the
+    given ``targets:`` options."""
+    proj = where / "proj"
+    shutil.copytree(ROOT / "examples" / "text-stats", proj)
+    spec_file = proj / "portapack.yaml"
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    data["name"] = name
+    data["secrets"] = ["HF_TOKEN"]
+    data["resources"]["gpu"] = "A10G"
+    if targets:
+        data["targets"] = targets
+    spec_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return proj
+
+
+def files_containing(root: Path, needle: str) -> list[str]:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file() and needle.encode() in path.read_bytes():
+            hits.append(str(path))
+    return hits
+
+
+FAKE_COG = """#!{python}
+import json, os, sys, time
+with open({record!r}, "a") as f:
+    f.write(json.dumps({{"argv": [os.path.basename(sys.argv[0])] + sys.argv[1:],
+                        "cwd": os.getcwd(), "at": time.time()}}) + "\\n")
+print("fake cog: pushing", sys.argv[-1], flush=True)
+time.sleep(float(os.environ.get("FAKE_COG_SLEEP", "0")))
+code = int(os.environ.get("FAKE_COG_EXIT", "0"))
+print("fake cog: done" if code == 0 else "fake cog: push failed: unauthorized", flush=True)
+sys.exit(code)
+"""
+
+
+# == fixtures =====================================================================================
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No real credentials leak in: a temporary HOME, no platform tokens, a missing Modal
+    config and ~/.trussrc; HF_TOKEN holds the secret every test watches for."""
+    for var in CREDENTIAL_VARS:
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USER_TRUSSRC_PATH", str(home / ".trussrc"))
+    monkeypatch.setenv("MODAL_CONFIG_PATH", str(home / ".modal.toml"))
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    if any(os.environ.get(v) for v in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")):
+        for var in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(var, ",".join(filter(None, [os.environ.get(var),
+                                                           "127.0.0.1", "localhost"])))
+    return home
+
+
+@pytest.fixture
+def runpod_api():
+    api = RunpodApi(RUNPOD_KEY)
+    yield api
+    api.stop()
+    assert api.leaks(SECRET, RUNPOD_KEY) == [], "a secret reached the RunPod stand-in"
+
+
+@pytest.fixture
+def replicate_api():
+    api = ReplicateApi(REPLICATE_TOKEN)
+    yield api
+    api.stop()
+    assert api.leaks(SECRET, REPLICATE_TOKEN) == [], "a secret reached the Replicate stand-in"
+
+
+class Rig:
+    """One project, built for every target, with every platform ready to deploy to: tokens,
+    stand-ins, a fake cog on PATH, truss.push and Modal's subprocess recorded. A test then
+    breaks one thing at a time."""
+
+    def __init__(self, tmp_path: Path, monkeypatch, runpod_api: RunpodApi,
+                 replicate_api: ReplicateApi):
+        self.tmp, self.mp = tmp_path, monkeypatch
+        self.progress: list[str] = []
+        self.runpod_api, self.replicate_api = runpod_api, replicate_api
+        self.name = unique_name()
+        self.proj = make_project(tmp_path, self.name)
+        self.out = tmp_path / "out"
+        portapack.build(self.proj, "all", self.out)
+        self.options = DeployOptions(registry=REGISTRY, owner=OWNER, base_image=BASE,
+                                     progress=self.progress.append)
+        # RunPod
+        monkeypatch.setenv("RUNPOD_API_KEY", RUNPOD_KEY)
+        monkeypatch.setenv("PORTAPACK_RUNPOD_API_URL", runpod_api.url)
+        monkeypatch.setattr(portapack.images, "docker_client", lambda: FakeDocker())
+        # Replicate
+        monkeypatch.setenv("REPLICATE_API_TOKEN", REPLICATE_TOKEN)
+        monkeypatch.setenv("PORTAPACK_REPLICATE_API_URL", replicate_api.url)
+        self.cog_bin = tmp_path / "fakebin"
+        self.cog_bin.mkdir()
+        self.cog_record = tmp_path / "cog-calls.jsonl"
+        cog = self.cog_bin / "cog"
+        cog.write_text(FAKE_COG.format(python=sys.executable, record=str(self.cog_record)))
+        cog.chmod(0o755)
+        self.clean_path = os.pathsep.join(
+            d for d in os.environ.get("PATH", "").split(os.pathsep)
+            if d and not os.access(os.path.join(d, "cog"), os.X_OK))
+        monkeypatch.setenv("PATH", f"{self.cog_bin}{os.pathsep}{self.clean_path}")
+        replicate_api.pushes = lambda model: sum(
+            1 for c in self.cog_calls() if c["argv"][2:] == [f"r8.im/{model}"])
+        # Baseten
+        monkeypatch.setenv("BASETEN_TRUSS_AUTH_API_KEY", "dummy-baseten-key")
+        monkeypatch.setenv("BASETEN_TRUSS_AUTH_REMOTE_URL", "https://app.baseten.co")
+        import truss
+
+        self.truss_calls: list[dict] = []
+        real_push = truss.push
+
+        def fake_push(*args, **kwargs):
+            inspect.signature(real_push).bind(*args, **kwargs)  # what truss really accepts
+            self.truss_calls.append(dict(kwargs, _args=args))
+            return SimpleNamespace(model_id="mdl7q2", model_deployment_id="dep1")
+
+        monkeypatch.setattr(truss, "push", fake_push)
+        # Modal
+        monkeypatch.setenv("MODAL_TOKEN_ID", "ak-dummy")
+        monkeypatch.setenv("MODAL_TOKEN_SECRET", "as-dummy")
+        self.modal_calls: list[dict] = []
+        self.modal_answer: Any = subprocess.CompletedProcess(
+            [], 0, stdout=f"✓ App deployed!\n└── 🔨 Created web endpoint => "
+                          f"https://acme--{self.name}-predictor-web.modal.run\n", stderr="")
+
+        def fake_run(cmd, **kwargs):
+            self.modal_calls.append({"cmd": cmd, **kwargs})
+            if isinstance(self.modal_answer, BaseException):
+                raise self.modal_answer
+            return self.modal_answer
+
+        monkeypatch.setattr(modal_deploy, "subprocess", SimpleNamespace(
+            run=fake_run, TimeoutExpired=subprocess.TimeoutExpired))
+
+    def cog_calls(self) -> list[dict]:
+        if not self.cog_record.exists():
+            return []
+        return [json.loads(line) for line in self.cog_record.read_text().splitlines()]
+
+    def deploy(self, target: str, **kwargs) -> Any:
+        return deploy(self.proj, target, self.out, options=self.options, **kwargs)
+
+    def cli(self, *args: str) -> Any:
+        return CliRunner().invoke(main, ["deploy", "--spec", str(self.proj), "--out",
+                                         str(self.out), *args])
+
+    def assert_nothing_done(self) -> None:
+        assert self.runpod_api.requests == [], self.runpod_api.calls()
+        assert self.replicate_api.requests == [], self.replicate_api.calls()
+        assert self.cog_calls() == []
+        assert self.truss_calls == []
+        assert self.modal_calls == []
+        assert_no_image(self.name)
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch, runpod_api, replicate_api) -> Rig:
+    return Rig(tmp_path, monkeypatch, runpod_api, replicate_api)
+
+
+def no_sdk(monkeypatch, module: str) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == module else real(name, *a, **k))
+
+
+def no_engine(rig: Rig) -> None:
+    rig.mp.setattr(portapack.images, "docker_client", _REAL_DOCKER_CLIENT)
+    rig.mp.setenv("DOCKER_HOST", f"unix://{rig.tmp}/no-docker.sock")
+
+
+def stale(rig: Rig) -> None:
+    predictor = rig.proj / "predict.py"
+    predictor.write_text(predictor.read_text() + "\n# edited after the build\n")
+
+
+def unbuilt(rig: Rig, target: str) -> None:
+    shutil.rmtree(rig.out / target)
+
+
+# == preflight ====================================================================================
+BREAKS = {
+    "runpod": {
+        "no_sdk": (lambda r: no_sdk(r.mp, "docker"),
+                   ["the docker SDK is not installed", 'pip install "portapack[docker]"']),
+        "no_engine": (no_engine, ["no Docker engine is reachable", "start Docker"]),
+        "no_credentials": (lambda r: r.mp.delenv("RUNPOD_API_KEY"),
+                           ["RUNPOD_API_KEY is not set", "API Keys"]),
+        "no_registry": (lambda r: setattr(r.options, "registry", None),
+                        ["no registry", "--registry", "targets.runpod.registry"]),
+        "unbuilt": (lambda r: unbuilt(r, "runpod"),
+                    ["no build at", "portapack build --target runpod", "--build"]),
+        "stale": (stale, ["out of date", "portapack build --target runpod"]),
+    },
+    "cog": {
+        "no_cli": (lambda r: r.mp.setenv("PATH", r.clean_path),
+                   ["the cog CLI is not installed", "github.com/replicate/cog/releases"]),
+        "no_engine": (no_engine, ["cog push builds with Docker", "no Docker engine is reachable"]),
+        "no_credentials": (lambda r: r.mp.delenv("REPLICATE_API_TOKEN"),
+                           ["REPLICATE_API_TOKEN is not set"]),
+        "no_owner": (lambda r: setattr(r.options, "owner", None),
+                     ["no Replicate owner", "--owner", "targets.cog.owner"]),
+        "unbuilt": (lambda r: unbuilt(r, "cog"), ["no build at", "portapack build --target cog"]),
+        "stale": (stale, ["out of date", "portapack build --target cog"]),
+    },
+    "truss": {
+        "no_sdk": (lambda r: no_sdk(r.mp, "truss"),
+                   ["the truss SDK is not installed", 'pip install "portapack[truss]"']),
+        "no_credentials": (lambda r: (r.mp.delenv("BASETEN_TRUSS_AUTH_API_KEY"),
+                                      r.mp.delenv("BASETEN_TRUSS_AUTH_REMOTE_URL")),
+                           ["BASETEN_TRUSS_AUTH_API_KEY", "BASETEN_TRUSS_AUTH_REMOTE_URL",
+                            "~/.trussrc", "truss login"]),
+        "unbuilt": (lambda r: unbuilt(r, "truss"),
+                    ["no build at", "portapack build --target truss"]),
+        "stale": (stale, ["out of date", "portapack build --target truss"]),
+    },
+    "modal": {
+        "no_sdk": (lambda r: no_sdk(r.mp, "modal"),
+                   ["the modal SDK is not installed", 'pip install "portapack[modal]"']),
+        "no_credentials": (lambda r: (r.mp.delenv("MODAL_TOKEN_ID"),
+                                      r.mp.delenv("MODAL_TOKEN_SECRET")),
+                           ["MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "modal token new"]),
+        "unbuilt": (lambda r: unbuilt(r, "modal"),
+                    ["no build at", "portapack build --target modal"]),
+        "stale": (stale, ["out of date", "portapack build --target modal"]),
+    },
+}
+CASES = [(t, b) for t, breaks in BREAKS.items() for b in breaks]
+
+
+@pytest.mark.parametrize("target,broken", CASES, ids=[f"{t}-{b}" for t, b in CASES])
+def test_each_preflight_failure_is_named_and_nothing_is_done(rig, target, broken):
+    breaker, expected = BREAKS[target][broken]
+    breaker(rig)
+    with pytest.raises(PreflightError) as info:
+        rig.deploy(target)
+    message = str(info.value)
+    assert len(info.value.problems) == 1, message  # only what was broken is reported
+    for text in expected:
+        assert text in message
+    assert message.startswith(f"{target}: ")
+    assert SECRET not in message
+    rig.assert_nothing_done()
+
+
+def test_the_fixture_is_ready_for_every_target(rig):
+    """The baseline the preflight cases break: with nothing broken, every preflight passes."""
+    for target in BREAKS:
+        deployer_for(target, portapack.load_project(rig.proj, exclude=(rig.out,)), rig.out,
+                     rig.options).preflight()
+    rig.assert_nothing_done()
+
+
+ALL_BROKEN = {
+    "runpod": (["runpod"], ["no build at", "the docker SDK is not installed",
+                            "RUNPOD_API_KEY is not set", "no registry to push the image to"]),
+    "cog": (["cog"], ["no build at", "the cog CLI is not installed",
+                      "REPLICATE_API_TOKEN is not set", "no Replicate owner"]),
+    "truss": (["truss"], ["no build at", "the truss SDK is not installed",
+                          "no Baseten credentials"]),
+    "modal": (["modal"], ["no build at", "the modal SDK is not installed", "no Modal token"]),
+}
+
+
+@pytest.mark.parametrize("target", list(ALL_BROKEN))
+def test_cli_reports_every_problem_together_and_exits_nonzero(rig, target):
+    """Unbuilt, no SDK/CLI, no credentials (and no registry/owner): all in one message."""
+    unbuilt(rig, target)
+    if target == "cog":
+        BREAKS["cog"]["no_cli"][0](rig)
+    else:
+        no_sdk(rig.mp, {"runpod": "docker"}.get(target, target))
+    BREAKS[target]["no_credentials"][0](rig)
+    result = rig.cli("--target", target)  # no --registry / --owner
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "cannot deploy:"
+    assert len(lines) > 2 and all(line.startswith(f"  {target}: ") for line in lines[1:])
+    for text in ALL_BROKEN[target][1]:
+        assert text in result.output
+    assert SECRET not in result.output
+    rig.assert_nothing_done()
+
+
+def test_cli_json_lists_each_preflight_problem(rig):
+    unbuilt(rig, "runpod")
+    rig.mp.delenv("RUNPOD_API_KEY")
+    result = rig.cli("--target", "runpod", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["ok"] is False and report["error"] == "PreflightError"
+    assert len(report["problems"]) == 3, report["problems"]
+
+
+def test_preflight_accepts_the_files_the_platforms_read(rig, isolated_env):
+    """Credentials from ~/.modal.toml (active profile) and ~/.trussrc count too."""
+    for var in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "BASETEN_TRUSS_AUTH_API_KEY",
+                "BASETEN_TRUSS_AUTH_REMOTE_URL"):
+        rig.mp.delenv(var)
+    with pytest.raises(PreflightError):
+        rig.deploy("modal")
+    (isolated_env / ".modal.toml").write_text(
+        '[default]\ntoken_id = "ak-x"\ntoken_secret = "as-x"\nactive = true\n')
+    (isolated_env / ".trussrc").write_text(
+        "[baseten]\nremote_provider = baseten\napi_key = k\nremote_url = https://app.baseten.co\n")
+    project = portapack.load_project(rig.proj, exclude=(rig.out,))
+    for target in ("modal", "truss"):
+        deployer_for(target, project, rig.out, rig.options).preflight()
+
+
+def test_truss_preflight_rejects_half_set_env_credentials(rig, isolated_env):
+    rig.mp.delenv("BASETEN_TRUSS_AUTH_REMOTE_URL")
+    (isolated_env / ".trussrc").write_text(
+        "[baseten]\nremote_provider = baseten\napi_key = k\nremote_url = https://app.baseten.co\n")
+    from truss.remote.remote_factory import env_remote_config
+
+    with pytest.raises(ValueError, match="BASETEN_TRUSS_AUTH_REMOTE_URL is not"):
+        env_remote_config()  # what truss.push would run into
+    with pytest.raises(PreflightError, match="BASETEN_TRUSS_AUTH_REMOTE_URL"):
+        rig.deploy("truss")
+
+
+def test_deploy_with_build_rebuilds_a_stale_target_first(rig):
+    stale(rig)
+    with pytest.raises(PreflightError, match="out of date"):
+        rig.deploy("truss")
+    result = rig.deploy("truss", rebuild=True)
+    assert isinstance(result, DeployResult) and len(rig.truss_calls) == 1
+
+
+# == dry run ======================================================================================
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail on any HTTP call portapack's API client would make."""
+    import portapack.deployers.base as base
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network call during a dry run: {args[0].full_url}")
+
+    monkeypatch.setattr(base.urllib.request, "urlopen", refuse)
+
+
+def test_cli_runpod_dry_run_json_prints_the_resolved_plan(rig, no_network):
+    digest = read_marker(rig.out / "runpod")["digest"]
+    image = f"{REGISTRY}/{rig.name}:{digest[:12]}"
+    result = rig.cli("--target", "runpod", "--dry-run", "--json", "--registry", REGISTRY)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True
+    plan = report["plan"]
+    assert plan["target"] == "runpod" and plan["name"] == rig.name
+    assert plan["problems"] == [] and plan["secrets"] == ["HF_TOKEN"]
+    assert plan["settings"] == {
+        "computeType": "GPU", "gpuTypeIds": ["NVIDIA RTX A5000"], "gpuCount": 1,
+        "workersMin": 0, "workersMax": 2, "idleTimeout": 120, "executionTimeoutMs": 60000,
+        "flashboot": True, "image": image, "api": rig.runpod_api.url}
+    assert plan["steps"] == [
+        {"action": "build image", "tag": image, "context": str(rig.out / "runpod")},
+        {"action": "push image", "image": image},
+        {"action": "create or update template", "name": rig.name,
+         "env": ["HF_TOKEN", "LOG_LEVEL"]},
+        {"action": "create or update endpoint", "name": rig.name},
+    ]
+    assert SECRET not in result.output and RUNPOD_KEY not in result.output
+    rig.assert_nothing_done()
+
+
+def test_dry_run_text_shows_settings_steps_and_would_be_problems(rig, no_network):
+    """The registry from the spec; preflight problems listed without failing anything else."""
+    spec_file = rig.proj / "portapack.yaml"
+    data = yaml.safe_load(spec_file.read_text())
+    data["targets"] = {"runpod": {"registry": REGISTRY}}
+    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    portapack.build(rig.proj, ["runpod"], rig.out)
+    rig.mp.delenv("RUNPOD_API_KEY")
+    result = rig.cli("--target", "runpod", "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert f"plan for runpod ({rig.name}), nothing done:" in result.output
+    assert "gpuTypeIds: ['NVIDIA RTX A5000']" in result.output
+    assert f"image: {REGISTRY}/{rig.name}:" in result.output
+    assert "secrets the platform must hold: HF_TOKEN" in result.output
+    assert "  1. build image (tag=" in result.output
+    assert "  4. create or update endpoint (name=" in result.output
+    assert "preflight would fail: RUNPOD_API_KEY is not set" in result.output
+    assert "Traceback" not in result.output
+    rig.assert_nothing_done()
+
+
+def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
+    cog = rig.deploy("cog", dry_run=True)
+    assert isinstance(cog, Plan) and cog.problems == []
+    assert cog.settings == {"model": f"r8.im/{OWNER}/{rig.name}", "hardware": "gpu-l40s",
+                            "min_instances": 0, "max_instances": 2,
+                            "api": rig.replicate_api.url}
+    assert [s.action for s in cog.steps] == ["create model if missing", "cog push",
+                                             "create or update deployment"]
+    assert cog.steps[1].detail == {"command": f"cog push r8.im/{OWNER}/{rig.name}",
+                                   "cwd": str(rig.out / "cog")}
+    assert cog.secrets == ["HF_TOKEN"]
+
+    rig.options.promote = True
+    truss = rig.deploy("truss", dry_run=True)
+    assert truss.problems == []
+    assert truss.settings["model_name"] == rig.name
+    assert truss.settings["resources"]["accelerator"] == "A10G"
+    assert truss.settings["promote"] is True and truss.settings["publish"] is True
+    assert truss.to_json()["steps"] == [{
+        "action": "push truss", "target_directory": str(rig.out / "truss"),
+        "model_name": rig.name, "publish": True, "promote": True}]
+
+    result = rig.cli("--target", "modal", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)["plan"]
+    assert plan["steps"] == [{"action": "deploy app",
+                              "command": f"modal deploy modal_app.py --name {rig.name}",
+                              "cwd": str(rig.out / "modal")}]
+    settings = plan["settings"]
+    assert settings["app"] == rig.name
+    assert "A10" in str(settings["gpu"])
+    assert {k: str(settings[k]) for k in ("timeout", "scaledown_window", "min_containers",
+                                          "max_containers")} == {
+        "timeout": "60", "scaledown_window": "120", "min_containers": "0",
+        "max_containers": "2"}
+    assert plan["secrets"] == ["HF_TOKEN"]
+    rig.assert_nothing_done()
+
+
+def test_modal_plan_settings_are_values_not_source_literals(rig, no_network):
+    plan = rig.deploy("modal", dry_run=True).to_json()
+    assert plan["settings"]["gpu"] == "A10"
+    assert plan["settings"]["min_containers"] == 0
+    assert plan["settings"]["cpu"] == 1.0
+
+
+def test_dry_run_of_an_unbuilt_target_says_build_first(rig, no_network):
+    unbuilt(rig, "cog")
+    with pytest.raises(PreflightError, match="portapack build --target cog"):
+        rig.deploy("cog", dry_run=True)
+    rig.assert_nothing_done()
+
+
+# == RunPod: API semantics (image steps stubbed) ===================================================
+def expected_runpod_bodies(rig: Rig, image: str) -> tuple[dict, dict]:
+    template = {"name": rig.name, "imageName": image, "isServerless": True, "volumeInGb": 0,
+                "containerDiskInGb": 20,
+                "env": {"LOG_LEVEL": "info", "HF_TOKEN": "{{ RUNPOD_SECRET_HF_TOKEN }}"}}
+    endpoint = {"name": rig.name, "computeType": "GPU", "gpuTypeIds": ["NVIDIA RTX A5000"],
+                "gpuCount": 1, "workersMin": 0, "workersMax": 2, "idleTimeout": 120,
+                "executionTimeoutMs": 60000, "flashboot": True}
+    return template, endpoint
+
+
+def check_runpod_requests(api: RunpodApi, rig: Rig, image: str, *, first: bool) -> None:
+    template, endpoint = expected_runpod_bodies(rig, image)
+    for r in api.requests:
+        assert r.headers["authorization"] == f"Bearer {RUNPOD_KEY}"
+        if r.body is not None:
+            assert r.headers["content-type"] == "application/json"
+    reqs = [(r.method, r.path, r.body) for r in api.requests]
+    if first:
+        assert reqs == [
+            ("GET", "/v1/templates?includeEndpointBoundTemplates=true", None),
+            ("POST", "/v1/templates", template),
+            ("GET", "/v1/endpoints", None),
+            ("POST", "/v1/endpoints", dict(endpoint, templateId="tpl1x")),
+        ]
+    else:
+        update_template = {k: v for k, v in template.items() if k != "isServerless"}
+        update_endpoint = {k: v for k, v in endpoint.items() if k != "computeType"}
+        assert reqs == [
+            ("GET", "/v1/templates?includeEndpointBoundTemplates=true", None),
+            ("PATCH", "/v1/templates/tpl1x", update_template),
+            ("GET", "/v1/endpoints", None),
+            ("PATCH", "/v1/endpoints/ep1x", dict(update_endpoint, templateId="tpl1x")),
+        ]
+    assert list(api.templates) == ["tpl1x"] and list(api.endpoints) == ["ep1x"]
+
+
+def check_runpod_result(result: DeployResult, rig: Rig) -> None:
+    assert result.target == "runpod" and result.name == rig.name
+    assert result.endpoint_id == "ep1x"
+    assert result.url == "https://api.runpod.ai/v2/ep1x/runsync"
+    assert result.sample_request == (
+        "curl -s https://api.runpod.ai/v2/ep1x/runsync -H 'Authorization: Bearer "
+        "$RUNPOD_API_KEY' -H 'Content-Type: application/json' "
+        "-d '{\"input\": {\"text\": \"I love it, love it!\"}}'")
+    assert result.steps_done == ["build image", "push image", "create or update template",
+                                 "create or update endpoint"]
+    assert result.to_json()["endpoint_id"] == "ep1x"
+
+
+def test_runpod_api_create_then_update_without_docker(rig, monkeypatch):
+    """The REST semantics on their own (image steps recorded, not run): always runs."""
+    import portapack.deployers.runpod as runpod_deploy
+
+    images: list[tuple] = []
+    monkeypatch.setattr(portapack.images, "build_image",
+                        lambda path, tag, **kw: images.append(("build", Path(path), tag,
+                                                               kw["base_image"])))
+    monkeypatch.setattr(runpod_deploy, "push_image", lambda tag, say: images.append(("push", tag)))
+    image = f"{REGISTRY}/{rig.name}:{read_marker(rig.out / 'runpod')['digest'][:12]}"
+    check_runpod_result(rig.deploy("runpod"), rig)
+    assert images == [("build", rig.out / "runpod", image, BASE), ("push", image)]
+    check_runpod_requests(rig.runpod_api, rig, image, first=True)
+    rig.runpod_api.requests.clear()
+    check_runpod_result(rig.deploy("runpod"), rig)
+    check_runpod_requests(rig.runpod_api, rig, image, first=False)
+
+
+# == RunPod: real engine, real registry ===========================================================
+@pytest.fixture
+def real_rig(rig, docker_env, pushed_names):
+    rig.mp.setattr(portapack.images, "docker_client", _REAL_DOCKER_CLIENT)
+    pushed_names.append(rig.name)
+    return rig
+
+
+@pytest.mark.docker
+def test_runpod_end_to_end_builds_pushes_creates_then_updates(real_rig):
+    rig = real_rig
+    digest = read_marker(rig.out / "runpod")["digest"]
+    image = f"{REGISTRY}/{rig.name}:{digest[:12]}"
+    assert registry_tags(rig.name)[0] == 404
+
+    result = rig.deploy("runpod")
+    check_runpod_result(result, rig)
+    check_runpod_requests(rig.runpod_api, rig, image, first=True)
+    # the image really is in the registry, under the tag the template names
+    status, body = registry_tags(rig.name)
+    assert status == 200 and body == {"name": f"{NAMESPACE}/{rig.name}", "tags": [digest[:12]]}
+    config = local_docker().images.get(image).attrs
+    assert SECRET not in json.dumps(config)
+    # long steps showed progress: docker build's steps, then the push
+    progress = "\n".join(rig.progress)
+    assert progress.index("build image...") < progress.index("Step 1/") < progress.index(
+        "push image...") < progress.index("create or update template...")
+    assert re.search(r"^  (Pushed|Layer already exists|Mounted from)", progress, re.M), progress
+    assert "created template tpl1x" in progress and "created endpoint ep1x" in progress
+
+    rig.runpod_api.requests.clear()
+    rig.progress.clear()
+    result = rig.deploy("runpod")  # the same deploy again: update, no duplicates
+    check_runpod_result(result, rig)
+    check_runpod_requests(rig.runpod_api, rig, image, first=False)
+    assert "updated template tpl1x" in rig.progress and "updated endpoint ep1x" in rig.progress
+    assert registry_tags(rig.name)[1]["tags"] == [digest[:12]]
+
+
+@pytest.mark.docker
+def test_runpod_failed_step_says_what_was_done_and_a_retry_recovers(real_rig):
+    rig = real_rig
+    rig.runpod_api.failures[("POST", "/endpoints")] = (
+        500, {"error": "create endpoint: no capacity for NVIDIA RTX A5000"})
+    with pytest.raises(DeployError) as info:
+        rig.deploy("runpod")
+    message = str(info.value)
+    assert message.splitlines() == [
+        "create or update endpoint failed: POST /endpoints answered 500: "
+        '{"error": "create endpoint: no capacity for NVIDIA RTX A5000"}',
+        "  done: build image",
+        "  done: push image",
+        "  done: create or update template",
+        "  not done: create or update endpoint",
+    ]
+    assert SECRET not in message and RUNPOD_KEY not in message
+    assert registry_tags(rig.name)[0] == 200  # the push really was done
+    rig.runpod_api.failures.clear()
+    rig.runpod_api.requests.clear()
+    rig.deploy("runpod")  # retry: the template is updated, the endpoint created once
+    assert [(r.method, r.path) for r in rig.runpod_api.requests if r.method != "GET"] == [
+        ("PATCH", "/v1/templates/tpl1x"), ("POST", "/v1/endpoints")]
+    assert len(rig.runpod_api.templates) == 1 and len(rig.runpod_api.endpoints) == 1
+
+
+@pytest.mark.docker
+def test_cli_runpod_deploy_prints_endpoint_and_never_the_secret(real_rig):
+    rig = real_rig
+    result = rig.cli("--target", "runpod", "--registry", REGISTRY, "--base-image", BASE,
+                     "--build")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"deployed {rig.name} to runpod" in out
+    assert "  id:  ep1x" in out
+    assert "  url: https://api.runpod.ai/v2/ep1x/runsync" in out
+    assert ("  try: curl -s https://api.runpod.ai/v2/ep1x/runsync -H 'Authorization: Bearer "
+            "$RUNPOD_API_KEY'") in out
+    assert "build image..." in out and "push image..." in out and "Step 1/" in out
+    # the secret's value: not in any output, build file, request or image
+    assert SECRET not in out and RUNPOD_KEY not in out
+    assert files_containing(rig.out, SECRET) == []
+    assert rig.runpod_api.leaks(SECRET) == []
+    posted = [r.body for r in rig.runpod_api.requests if r.method == "POST"]
+    assert posted[0]["env"]["HF_TOKEN"] == "{{ RUNPOD_SECRET_HF_TOKEN }}"
+    digest = read_marker(rig.out / "runpod")["digest"]
+    assert registry_tags(rig.name)[1]["tags"] == [digest[:12]]
+    image = local_docker().images.get(f"{REGISTRY}/{rig.name}:{digest[:12]}")
+    assert SECRET not in json.dumps(image.attrs) + json.dumps(image.history())
+
+
+# == Replicate (Cog) ==============================================================================
+def test_cog_deploy_creates_model_pushes_then_creates_deployment(rig):
+    api = rig.replicate_api
+    result = rig.deploy("cog")
+    model = f"{OWNER}/{rig.name}"
+    calls = rig.cog_calls()
+    assert [c["argv"] for c in calls] == [["cog", "push", f"r8.im/{model}"]]
+    assert Path(calls[0]["cwd"]).resolve() == (rig.out / "cog").resolve()
+    assert [(r.method, r.path, r.body) for r in api.requests] == [
+        ("GET", f"/v1/models/{model}", None),
+        ("POST", "/v1/models", {"owner": OWNER, "name": rig.name, "visibility": "private",
+                                "hardware": "gpu-l40s"}),
+        ("GET", f"/v1/models/{model}", None),
+        ("GET", f"/v1/deployments/{model}", None),
+        ("POST", "/v1/deployments", {"name": rig.name, "model": model, "version": "ver1",
+                                     "hardware": "gpu-l40s", "min_instances": 0,
+                                     "max_instances": 2}),
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {REPLICATE_TOKEN}" for r in api.requests)
+    # order: the model exists before the push, the version is read after it
+    assert api.requests[1].at <= calls[0]["at"] <= api.requests[2].at
+    assert result.endpoint_id == model
+    assert result.url == f"https://api.replicate.com/v1/deployments/{model}/predictions"
+    assert "$REPLICATE_API_TOKEN" in result.sample_request
+    assert result.steps_done == ["create model if missing", "cog push",
+                                 "create or update deployment"]
+    assert "  fake cog: pushing r8.im/" + model in rig.progress  # the push streams its output
+
+    api.requests.clear()
+    rig.deploy("cog")  # again: no new model, a new version, the deployment updated
+    assert [(r.method, r.path, r.body) for r in api.requests] == [
+        ("GET", f"/v1/models/{model}", None),
+        ("GET", f"/v1/models/{model}", None),
+        ("GET", f"/v1/deployments/{model}", None),
+        ("PATCH", f"/v1/deployments/{model}", {"version": "ver2", "hardware": "gpu-l40s",
+                                               "min_instances": 0, "max_instances": 2}),
+    ]
+    assert len(api.models) == 1 and len(api.deployments) == 1
+    assert api.deployments[model]["version"] == "ver2"
+
+
+def test_cog_push_failure_says_what_was_done(rig):
+    rig.mp.setenv("FAKE_COG_EXIT", "3")
+    result = rig.cli("--target", "cog", "--owner", OWNER)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "cog push failed: cog push exited with 3:" in result.output
+    assert "fake cog: push failed: unauthorized" in result.output
+    assert "  done: create model if missing" in result.output
+    assert "  not done: cog push" in result.output
+    assert "  not done: create or update deployment" in result.output
+    assert [r.method for r in rig.replicate_api.requests] == ["GET", "POST"]  # no deployment
+    assert SECRET not in result.output and REPLICATE_TOKEN not in result.output
+
+
+def test_cog_push_honours_the_timeout(rig):
+    rig.mp.setenv("FAKE_COG_SLEEP", "4")
+    rig.options.timeout = 1
+    with pytest.raises(DeployError, match="cog push"):
+        rig.deploy("cog")
+
+
+def test_cog_preflight_without_the_cli_on_path_names_it(rig):
+    rig.mp.setenv("PATH", rig.clean_path)
+    assert shutil.which("cog") is None
+    result = rig.cli("--target", "cog", "--owner", OWNER)
+    assert result.exit_code == 1
+    assert "the cog CLI is not installed" in result.output
+    rig.assert_nothing_done()
+
+
+# == Baseten (Truss) ==============================================================================
+def test_truss_push_gets_the_exact_arguments(rig):
+    result = rig.deploy("truss")
+    assert rig.truss_calls == [{"_args": (), "target_directory": str(rig.out / "truss"),
+                                "model_name": rig.name, "publish": True, "promote": False}]
+    assert result.endpoint_id == "mdl7q2"
+    assert result.url == "https://model-mdl7q2.api.baseten.co/production/predict"
+    assert "$BASETEN_API_KEY" in result.sample_request
+    assert result.steps_done == ["push truss"]
+
+
+def test_truss_promote_comes_from_the_spec_or_the_flag(rig):
+    spec_file = rig.proj / "portapack.yaml"
+    data = yaml.safe_load(spec_file.read_text())
+    data["targets"] = {"truss": {"promote": True}}
+    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    portapack.build(rig.proj, ["truss"], rig.out)
+    rig.deploy("truss")
+    assert rig.truss_calls[-1]["promote"] is True
+    result = rig.cli("--target", "truss", "--no-promote")
+    assert result.exit_code == 0, result.output
+    assert rig.truss_calls[-1]["promote"] is False
+    assert "  url: https://model-mdl7q2.api.baseten.co/production/predict" in result.output
+    rig.cli("--target", "truss", "--promote")
+    assert [c["promote"] for c in rig.truss_calls] == [True, False, True]
+    assert {c["target_directory"] for c in rig.truss_calls} == {str(rig.out / "truss")}
+
+
+# == Modal ========================================================================================
+def test_modal_without_a_token_fails_fast_in_a_real_subprocess(tmp_path):
+    name = unique_name()
+    proj = make_project(tmp_path, name)
+    out = tmp_path / "out"
+    portapack.build(proj, ["modal"], out)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_TOKEN")}
+    env["MODAL_CONFIG_PATH"] = str(tmp_path / "missing" / ".modal.toml")
+    assert not Path(env["MODAL_CONFIG_PATH"]).exists()
+    try:
+        done = subprocess.run([sys.executable, "-m", "portapack.cli", "deploy", "--target",
+                               "modal", "--spec", str(proj), "--out", str(out)],
+                              capture_output=True, text=True, timeout=60, env=env,
+                              cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail("portapack deploy --target modal hung without a token")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith("cannot deploy: modal: no Modal token: set MODAL_TOKEN_ID "
+                                  "and MODAL_TOKEN_SECRET, or run 'modal token new'")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_modal_deploy_runs_the_command_with_cwd_and_timeout(rig):
+    rig.options.timeout = 321
+    result = rig.deploy("modal")
+    assert len(rig.modal_calls) == 1
+    call = rig.modal_calls[0]
+    assert call["cmd"] == [sys.executable, "-m", "modal", "deploy", "modal_app.py", "--name",
+                           rig.name]
+    assert Path(call["cwd"]) == rig.out / "modal"
+    assert call["timeout"] == 321
+    assert result.url == f"https://acme--{rig.name}-predictor-web.modal.run"
+    assert result.steps_done == ["deploy app"]
+    assert any("App deployed" in line for line in rig.progress)
+    # deploying again runs the same idempotent `modal deploy --name NAME`
+    rig.deploy("modal")
+    assert rig.modal_calls[1]["cmd"] == call["cmd"]
+
+
+def test_modal_timeout_is_a_clear_deploy_error(rig):
+    rig.modal_answer = subprocess.TimeoutExpired(["modal"], 7)
+    rig.options.timeout = 7
+    with pytest.raises(DeployError) as info:
+        rig.deploy("modal")
+    assert str(info.value).splitlines() == [
+        "deploy app failed: modal deploy did not finish within 7s (no network, or a token "
+        "Modal does not accept?)",
+        "  done: nothing",
+        "  not done: deploy app",
+    ]
+    result = rig.cli("--target", "modal", "--timeout", "7")
+    assert result.exit_code == 1
+    assert "deploy failed: deploy app failed: modal deploy did not finish within 7s" in \
+        result.output
+    assert "not done: deploy app" in result.output and "Traceback" not in result.output
+    assert rig.modal_calls[-1]["timeout"] == 7
+
+
+def test_modal_nonzero_exit_shows_the_tail(rig):
+    rig.modal_answer = subprocess.CompletedProcess(
+        [], 1, stdout="Building image...\n", stderr="Error: token rejected\n")
+    with pytest.raises(DeployError, match=r"modal deploy exited with 1: Building image"
+                                          r"\.\.\.\nError: token rejected"):
+        rig.deploy("modal")
+
+
+# == secrets ======================================================================================
+def test_secret_value_never_appears_in_files_output_or_requests(rig):
+    """HF_TOKEN=sk-very-secret is set; the spec declares secrets [HF_TOKEN]."""
+    assert os.environ["HF_TOKEN"] == SECRET
+    outputs = []
+    for target in ("cog", "truss", "modal"):
+        result = rig.cli("--target", target, "--owner", OWNER)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+        dry = rig.cli("--target", target, "--owner", OWNER, "--dry-run", "--json")
+        outputs.append(dry.output)
+        assert json.loads(dry.output)["plan"]["secrets"] == ["HF_TOKEN"]
+    rig.mp.setenv("FAKE_COG_EXIT", "1")
+    outputs.append(rig.cli("--target", "cog", "--owner", OWNER).output)  # an error, too
+    assert all(SECRET not in o for o in outputs)
+    assert files_containing(rig.out, SECRET) == []
+    assert files_containing(rig.out, "HF_TOKEN") != []  # the name is there, the value never
+    assert rig.replicate_api.requests and rig.replicate_api.leaks(SECRET) == []
+    assert SECRET not in repr(rig.truss_calls) + repr(rig.modal_calls) + "\n".join(rig.progress)
+
+
+# == Python API ===================================================================================
+def test_python_api_returns_result_objects(rig):
+    plan = deploy(rig.proj, "truss", rig.out, dry_run=True, options=rig.options)
+    assert isinstance(plan, Plan) and plan.to_json()["target"] == "truss"
+    result = deploy(str(rig.proj), "truss", str(rig.out), options=rig.options)
+    assert isinstance(result, DeployResult)
+    assert result.to_json() == {
+        "target": "truss", "name": rig.name, "endpoint_id": "mdl7q2",
+        "url": "https://model-mdl7q2.api.baseten.co/production/predict",
+        "sample_request": result.sample_request, "steps_done": ["push truss"]}
+    with pytest.raises(portapack.TargetError, match="unknown target 'heroku'"):
+        deploy(rig.proj, "heroku", rig.out)
+
+
+def test_top_level_portapack_deploy_stays_callable(rig):
+    import portapack.deployers  # noqa: F401  (what the first portapack.deploy() call does too)
+
+    assert callable(portapack.deploy), type(portapack.deploy)
+    portapack.deploy(rig.proj, "truss", rig.out, dry_run=True, options=rig.options)
