@@ -237,7 +237,7 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     from .build import build as run_build
     from .loader import find_spec, load_project
     from .runtimes.base import free_port
-    from .serve import Served, watch
+    from .serve import Served, Watcher
     from .targets import get_target
 
     get_target(target)
@@ -253,30 +253,34 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
         click.echo(f"  try: {served.sample_request(example)}")
         return served
 
-    served = start()
+    def files() -> list[Path]:
+        try:
+            project = load_project(spec_file, exclude=(out.resolve(),))
+            return [spec_file] + [project.root / f for f in project.files]
+        except PortapackError:
+            return [spec_file]
+
+    watcher = Watcher(files) if reload else None
+    served = None
     try:
-        if not reload:
+        served = start()
+        if watcher is None:
             while True:
                 time.sleep(3600)
-
-        def files() -> list[Path]:
-            try:
-                project = load_project(spec_file, exclude=(out.resolve(),))
-                return [spec_file] + [project.root / f for f in project.files]
-            except PortapackError:
-                return [spec_file]
-
-        for _ in watch(files):
+        for _ in watcher.changes():
             click.echo("change detected: rebuilding")
-            try:
+            if served is not None:
                 served.stop()
+            served = None
+            try:
                 served = start()
             except PortapackError as exc:
                 click.secho(f"rebuild failed, fix and save again: {exc}", fg="red", err=True)
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
-        served.stop()
+        if served is not None:
+            served.stop()
 
 
 @main.command()

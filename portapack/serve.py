@@ -73,8 +73,12 @@ class Served:
         self.front: Front | None = None
         self.runtime.start()
         if isinstance(self.runtime, WorkerRuntime):
-            self.front = Front(self.runtime, port)
-            self.front.start()
+            try:
+                self.front = Front(self.runtime, port)
+                self.front.start()
+            except BaseException:
+                self.runtime.stop()
+                raise
 
     def sample_request(self, inputs: dict[str, Any]) -> str:
         if self.front:
@@ -93,21 +97,31 @@ class Served:
         self.runtime.stop()
 
 
-def watch(paths: Callable[[], list[Path]], interval: float = 1.0):
-    """Yield whenever one of ``paths()`` changes (mtime or set of files)."""
-    def snapshot() -> dict[Path, float]:
+class Watcher:
+    """Tells when one of ``paths()`` changes (mtime or set of files) since the last look.
+
+    The baseline is taken when the watcher is made, before the server starts, so an edit
+    saved while it starts is not missed.
+    """
+
+    def __init__(self, paths: Callable[[], list[Path]]):
+        self.paths = paths
+        self.before = self.snapshot()
+
+    def snapshot(self) -> dict[Path, float]:
         out = {}
-        for p in paths():
+        for p in self.paths():
             try:
                 out[p] = p.stat().st_mtime
             except OSError:
                 pass
         return out
 
-    before = snapshot()
-    while True:
-        time.sleep(interval)
-        now = snapshot()
-        if now != before:
-            before = now
-            yield
+    def changes(self, interval: float = 1.0):
+        """Yield whenever something changed; runs until the caller stops iterating."""
+        while True:
+            time.sleep(interval)
+            now = self.snapshot()
+            if now != self.before:
+                self.before = now
+                yield

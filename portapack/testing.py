@@ -168,9 +168,10 @@ def run_tests(
 def _run_target(target: str, make: Callable[[], Runtime], project: Project, expected: list[Any],
                 bad: tuple[dict[str, Any], str] | None, tolerance: float | None,
                 record: Callable[[CaseResult], None]) -> None:
+    runtime = None
     try:
         runtime = make()
-        runtime.start()
+        runtime.start()  # stops what it started if it fails or is interrupted
     except (PortapackError, RuntimeError, OSError) as exc:
         record(CaseResult(target, "start", False, error=str(exc)))
         return

@@ -185,3 +185,21 @@ def test_cog_server_rejects_with_422(built):
         outcome = runtime.predict({"text": "hi", "top_k": 99})
     assert outcome.status == 422
     assert outcome.error == "input 'top_k': 99 is greater than the maximum of 10"
+
+
+@pytest.mark.parametrize("example", RUNNABLE)
+def test_truss_public_api_predict_returns_each_example_output(built, example):
+    """truss.load(dir).predict(..., use_docker=False), Truss's documented local check, exactly."""
+    proj = project(example)
+    cases = json.dumps([c.input for c in proj.spec.examples])
+    result = run_python(
+        "import json, sys, truss\n"
+        "handle = truss.load('.')\n"
+        "out = []\n"
+        f"for case in json.loads({cases!r}):\n"
+        "    r = handle.predict(case, use_docker=False)\n"
+        "    out.append(r if isinstance(r, (dict, list, str, int, float)) else list(r))\n"
+        "print(json.dumps(out))\n",
+        built[example]["truss"].path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [c.output for c in proj.spec.examples]

@@ -80,6 +80,16 @@ class Runtime:
                                      stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
+        try:
+            self._wait_ready(timeout)
+        except BaseException as exc:  # not ready, failed setup, Ctrl-C, SIGTERM: never leak it
+            self.stop()
+            if isinstance(exc, RuntimeError):
+                raise RuntimeFailed(str(exc)) from None
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -88,7 +98,6 @@ class Runtime:
             if self.ready():
                 return
             time.sleep(0.2)
-        self.stop()
         raise RuntimeFailed(f"{self.target} runtime not ready after {timeout:.0f}s:\n{self.log_tail()}")
 
     def ready(self) -> bool:
@@ -176,7 +185,11 @@ class WorkerRuntime(Runtime):
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                      start_new_session=True)
         log.close()
-        reply = self._read(timeout)
+        try:
+            reply = self._read(timeout)
+        except BaseException:
+            self.stop()
+            raise
         if not reply.get("ready"):
             self.stop()
             raise RuntimeFailed(f"{self.target} runtime failed to load: {reply.get('error')}\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -19,14 +20,27 @@ def modal_predictor(build_dir: Path) -> Callable[[dict[str, Any]], Any]:
     import modal_app  # the generated app file, imported offline
 
     model = modal_app.Model()
+    # .local() runs the @modal.enter hooks on the first call; run them now, so a failing
+    # load() is a start failure (modal 1.x keeps this on the instance as _enter()).
+    enter = getattr(model, "_enter", None)
+    if callable(enter):
+        enter()
     return lambda inputs: model.predict.local(**inputs)
 
 
 def truss_predictor(build_dir: Path) -> Callable[[dict[str, Any]], Any]:
-    import truss
+    """Truss's own local loader, loaded once: ``truss.load(dir).predict(..., use_docker=False)``
+    does exactly this, but loads the model again on every call."""
+    try:
+        from truss.contexts.local_loader.load_model_local import LoadModelLocal
+        from truss.truss_handle.truss_handle import _prediction_flow
+    except ImportError:  # another truss layout: the public API, one load per request
+        import truss
 
-    handle = truss.load(str(build_dir))
-    return lambda inputs: handle.predict(inputs, use_docker=False)
+        handle = truss.load(str(build_dir))
+        return lambda inputs: handle.predict(inputs, use_docker=False)
+    model = LoadModelLocal.run(build_dir)
+    return lambda inputs: _prediction_flow(model, inputs)
 
 
 LOADERS = {"modal": modal_predictor, "truss": truss_predictor}
@@ -36,6 +50,9 @@ def error_text(exc: BaseException) -> str:
     detail = getattr(exc, "detail", None)  # fastapi.HTTPException from Truss models
     if isinstance(detail, str):
         return detail
+    unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+    if isinstance(exc, TypeError) and unexpected:  # Modal's method signature refused it
+        return f"input '{unexpected.group(1)}': Extra inputs are not permitted"
     if isinstance(exc, TypeError) and "argument" in str(exc):
         return f"input error: {exc}"
     return str(exc) or type(exc).__name__
