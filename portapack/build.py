@@ -66,6 +66,8 @@ def build(
     With ``strict``, anything a target would approximate or leave out is an error.
     """
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} is a file; choose another --out")
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     chosen = resolve_targets(targets)
     notes = {t.name: t.notes(project) for t in chosen}
@@ -77,8 +79,6 @@ def build(
         if existing.exists() and not (existing / MARKER).is_file():
             raise BuildError(f"{existing} exists and was not written by portapack; "
                              "move it away or choose another --out")
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"{out} is a file; choose another --out")
     created = [p for p in [out, *out.parents] if not p.exists()]  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".portapack-tmp-", dir=out))
