@@ -67,6 +67,7 @@ def environment() -> jinja2.Environment:
         json=lambda v, indent=2: json.dumps(v, indent=indent, ensure_ascii=False),
         sh=shlex.quote,
         docker=dockerfile_quote,
+        docker_env=lambda pair: f"{pair[0]}={dockerfile_quote(pair[1])}",
     )
     return env
 

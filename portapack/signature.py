@@ -28,6 +28,10 @@ RESERVED_NAMES = frozenset({
     "self", "json", "dict", "copy", "schema", "schema_json", "construct", "validate",
     "parse_obj", "parse_raw", "parse_file", "from_orm", "update_forward_refs", "fields",
     "input", "job", "request", "body", "predictor",
+    # names the generated adapters use in the scope of the inputs
+    "os", "sys", "asyncio", "Path", "Any", "Optional", "Iterator", "AsyncIterator",
+    "Literal", "Field", "BaseModel", "Input", "Secret", "Inputs", "validation_message",
+    "UserPredictor", "modal", "runpod", "truss", "cog",
 })
 REQUIRED = object()  # sentinel: an input with no default
 

@@ -301,14 +301,16 @@ STRICT_CASES = {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout"],
         "truss": ["scaling.min_replicas", "scaling.max_replicas", "scaling.idle_timeout",
                   "scaling.timeout"],
-        "runpod": ["resources.cpu", "resources.memory"],
+        # a CPU endpoint takes resources.cpu as vcpuCount
+        "runpod": ["resources.memory"],
     },
     "llm-chat": {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout",
-                "secrets", "env"],
+                "secrets", "env", "weights"],
         "truss": ["scaling.min_replicas", "scaling.max_replicas", "scaling.idle_timeout",
                   "scaling.timeout"],
-        "runpod": ["resources.cpu", "resources.memory"],
+        # GPU workers: CPUs come with the GPU type; hf:// at build has no HF_TOKEN
+        "runpod": ["resources.memory", "resources.cpu", "weights"],
     },
 }
 
@@ -354,13 +356,14 @@ def test_strict_passes_a_spec_every_target_expresses(tmp_path):
 
 # -- notes -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cpu", ["2", "1", "0.5"])
-def test_resources_cpu_set_yields_the_cog_and_runpod_notes(tmp_path, cpu):
+def test_resources_cpu_set_yields_the_cog_note_and_the_runpod_vcpu_count(tmp_path, cpu):
     root = write_project(tmp_path / "proj", HEAD + f"resources:\n  cpu: {cpu}\n")
     result = portapack.build(root, "all", tmp_path / "out")
-    assert [(n.target, n.feature) for n in result.notes] == [
-        ("cog", "resources.cpu"), ("runpod", "resources.cpu")]
+    assert [(n.target, n.feature) for n in result.notes] == [("cog", "resources.cpu")]
     assert "resources.cpu is not applied" in str(result["cog"].notes[0])
-    assert "resources.cpu is not applied" in str(result["runpod"].notes[0])
+    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())["endpoint"]
+    assert endpoint["computeType"] == "CPU"
+    assert endpoint["vcpuCount"] == max(1, round(float(cpu)))
     config = yaml.safe_load((result["truss"].path / "config.yaml").read_text())
     expected = {"2": "2", "1": "1", "0.5": "500m"}[cpu]
     assert config["resources"]["cpu"] == expected

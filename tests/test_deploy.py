@@ -57,6 +57,7 @@ from portapack.deployers import (
     deploy,
     deployer_for,
 )
+from portapack.deployers.runpod import image_tag
 from portapack.images import DockerUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -722,7 +723,7 @@ def no_network(monkeypatch):
 
 def test_cli_runpod_dry_run_json_prints_the_resolved_plan(rig, no_network):
     digest = read_marker(rig.out / "runpod")["digest"]
-    image = f"{REGISTRY}/{rig.name}:{digest[:12]}"
+    image = f"{REGISTRY}/{rig.name}:{image_tag(digest, None)}"  # no --base-image given
     result = rig.cli("--target", "runpod", "--dry-run", "--json", "--registry", REGISTRY)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -821,7 +822,8 @@ def test_dry_run_of_an_unbuilt_target_says_build_first(rig, no_network):
 
 # == RunPod: API semantics (image steps stubbed) ===================================================
 def expected_runpod_bodies(rig: Rig, image: str) -> tuple[dict, dict]:
-    template = {"name": rig.name, "imageName": image, "isServerless": True, "volumeInGb": 0,
+    template = {"name": rig.name, "imageName": image, "isServerless": True, "category": "NVIDIA",
+                "volumeInGb": 0,
                 "containerDiskInGb": 20,
                 "env": {"LOG_LEVEL": "info", "HF_TOKEN": "{{ RUNPOD_SECRET_HF_TOKEN }}"}}
     endpoint = {"name": rig.name, "computeType": "GPU", "gpuTypeIds": ["NVIDIA RTX A5000"],
@@ -845,7 +847,7 @@ def check_runpod_requests(api: RunpodApi, rig: Rig, image: str, *, first: bool) 
             ("POST", "/v1/endpoints", dict(endpoint, templateId="tpl1x")),
         ]
     else:
-        update_template = {k: v for k, v in template.items() if k != "isServerless"}
+        update_template = {k: v for k, v in template.items() if k not in ("isServerless", "category")}
         update_endpoint = {k: v for k, v in endpoint.items() if k != "computeType"}
         assert reqs == [
             ("GET", "/v1/templates?includeEndpointBoundTemplates=true", None),
@@ -878,7 +880,7 @@ def test_runpod_api_create_then_update_without_docker(rig, monkeypatch):
                         lambda path, tag, **kw: images.append(("build", Path(path), tag,
                                                                kw["base_image"])))
     monkeypatch.setattr(runpod_deploy, "push_image", lambda tag, say: images.append(("push", tag)))
-    image = f"{REGISTRY}/{rig.name}:{read_marker(rig.out / 'runpod')['digest'][:12]}"
+    image = f"{REGISTRY}/{rig.name}:{image_tag(read_marker(rig.out / 'runpod')['digest'], BASE)}"
     check_runpod_result(rig.deploy("runpod"), rig)
     assert images == [("build", rig.out / "runpod", image, BASE), ("push", image)]
     check_runpod_requests(rig.runpod_api, rig, image, first=True)
@@ -899,7 +901,7 @@ def real_rig(rig, docker_env, pushed_names):
 def test_runpod_end_to_end_builds_pushes_creates_then_updates(real_rig):
     rig = real_rig
     digest = read_marker(rig.out / "runpod")["digest"]
-    image = f"{REGISTRY}/{rig.name}:{digest[:12]}"
+    image = f"{REGISTRY}/{rig.name}:{image_tag(digest, BASE)}"
     assert registry_tags(rig.name)[0] == 404
 
     result = rig.deploy("runpod")
@@ -907,7 +909,7 @@ def test_runpod_end_to_end_builds_pushes_creates_then_updates(real_rig):
     check_runpod_requests(rig.runpod_api, rig, image, first=True)
     # the image really is in the registry, under the tag the template names
     status, body = registry_tags(rig.name)
-    assert status == 200 and body == {"name": f"{NAMESPACE}/{rig.name}", "tags": [digest[:12]]}
+    assert status == 200 and body == {"name": f"{NAMESPACE}/{rig.name}", "tags": [image_tag(digest, BASE)]}
     config = local_docker().images.get(image).attrs
     assert SECRET not in json.dumps(config)
     # long steps showed progress: docker build's steps, then the push
@@ -923,7 +925,7 @@ def test_runpod_end_to_end_builds_pushes_creates_then_updates(real_rig):
     check_runpod_result(result, rig)
     check_runpod_requests(rig.runpod_api, rig, image, first=False)
     assert "updated template tpl1x" in rig.progress and "updated endpoint ep1x" in rig.progress
-    assert registry_tags(rig.name)[1]["tags"] == [digest[:12]]
+    assert registry_tags(rig.name)[1]["tags"] == [image_tag(digest, BASE)]
 
 
 @pytest.mark.docker
@@ -972,8 +974,8 @@ def test_cli_runpod_deploy_prints_endpoint_and_never_the_secret(real_rig):
     posted = [r.body for r in rig.runpod_api.requests if r.method == "POST"]
     assert posted[0]["env"]["HF_TOKEN"] == "{{ RUNPOD_SECRET_HF_TOKEN }}"
     digest = read_marker(rig.out / "runpod")["digest"]
-    assert registry_tags(rig.name)[1]["tags"] == [digest[:12]]
-    image = local_docker().images.get(f"{REGISTRY}/{rig.name}:{digest[:12]}")
+    assert registry_tags(rig.name)[1]["tags"] == [image_tag(digest, BASE)]
+    image = local_docker().images.get(f"{REGISTRY}/{rig.name}:{image_tag(digest, BASE)}")
     assert SECRET not in json.dumps(image.attrs) + json.dumps(image.history())
 
 

@@ -3,6 +3,7 @@ serverless endpoint through RunPod's REST API (JSON bodies, Bearer RUNPOD_API_KE
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -27,7 +28,7 @@ class RunpodDeployer(Deployer):
     def image(self) -> str:
         marker = read_marker(self.build_dir) or {}
         registry = self.registry or "<registry>"
-        return f"{registry}/{self.spec.name}:{str(marker.get('digest', 'latest'))[:12]}"
+        return f"{registry}/{self.spec.name}:{image_tag(marker.get('digest', ''), self.options.base_image)}"
 
     def bodies(self) -> dict[str, Any]:
         """The template and endpoint bodies the build wrote (endpoint.json), with the image."""
@@ -121,6 +122,11 @@ class RunpodDeployer(Deployer):
         created = api.expect("POST", "/endpoints", body)
         self.say(f"created endpoint {created['id']}")
         return created["id"]
+
+
+def image_tag(build_digest: str, base_image: str | None) -> str:
+    """The tag names what is in the image: the build, and the base it was built on."""
+    return hashlib.sha256(f"{build_digest}|{base_image or ''}".encode()).hexdigest()[:12]
 
 
 def push_image(image: str, say) -> None:

@@ -124,6 +124,15 @@ class Target:
                               "at start-up instead"))
         return found + self.extra_notes(project)
 
+    def build_time_weights_note(self, project: Project) -> list[Note]:
+        """hf:// weights fetched at image build run without the spec's secrets (no HF_TOKEN)."""
+        spec = project.spec
+        if "HF_TOKEN" in spec.secrets and any(w.scheme == "hf" for w in spec.weights):
+            return [Note(self.name, "weights", "hf:// weights are downloaded at image build, where "
+                         "secrets are not available: a gated repo needs a token at build time, "
+                         "or a download in load()")]
+        return []
+
     def runtime_env(self, project: Project) -> dict[str, str]:
         """Env values the generated code sets itself (before the user's module is imported)."""
         if self.env_newlines:
@@ -155,6 +164,9 @@ class Target:
             "examples": [e.model_dump() for e in spec.examples],
             "code_dir": self.code_dir,
             "runtime_env": self.runtime_env(project),
+            # Local weights: (source relative to the user's project root, where they belong).
+            "weight_links": [[w["source"], w["remote"]] for w in local_weights(project)],
+            "root_depth": spec.predictor_file.count("/"),
         }
 
     def write(self, project: Project, dest: Path) -> list[str]:

@@ -92,7 +92,6 @@ class CogTarget(Target):
             is_async=self.is_async(project),
             raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
             local_weights=weights,
-            weight_links=[[w["source"], w["remote"]] for w in weights],
             secrets=spec.secrets,
             example_input=spec.examples[0].input if spec.examples else {},
             config=self.config(project),
@@ -197,10 +196,17 @@ class CogTarget(Target):
                 == self.gpu_name(gpu):
             notes.append(Note(self.name, "resources.gpu", f"Replicate has no {gpu.count}x "
                               f"{self.hardware(project)} hardware; the deployment uses one GPU"))
+        if spec.secrets and self.is_async(project):
+            notes.append(Note(self.name, "secrets", "with concurrency > 1, concurrent predictions "
+                              "share one process environment: a secret set by one request is "
+                              "visible to others running at the same time"))
+        if spec.targets.cog.hardware and spec.targets.cog.hardware != "cpu" and not gpu:
+            notes.append(Note(self.name, "targets.cog.hardware", f"{spec.targets.cog.hardware} "
+                              "with no resources.gpu: cog.yaml says gpu: false (no CUDA in the image)"))
         if spec.scaling.concurrency > 1 and spec.python == "3.10":
             notes.append(Note(self.name, "scaling.concurrency",
                               "Cog needs Python >= 3.11 for concurrency; left at 1"))
-        return notes
+        return notes + self.build_time_weights_note(project)
 
 
 def _forbidden_env(key: str) -> bool:

@@ -76,7 +76,6 @@ class ModalTarget(Target):
             hf_weights=hf,
             secrets=spec.secrets,
             secrets_expr=secrets_expr,
-            weight_links=[[w["source"], w["remote"]] for w in weights],
             local_weights=weights,
             code_files=self.code_files(project, {w["source"] for w in weights}),
             cls_options=options,

@@ -8,6 +8,7 @@ from ..loader import Project
 from .base import (
     Feature,
     GpuMapping,
+    Note,
     Target,
     hf_requirement,
     local_weights,
@@ -45,8 +46,7 @@ class RunpodTarget(Target):
         "RTX-PRO-6000": GpuMapping("NVIDIA RTX PRO 6000 Blackwell Server Edition"),
     }
     unsupported: ClassVar[dict[Feature, str]] = {
-        Feature.CPU: "RunPod sizes CPU by GPU type; resources.cpu is not applied",
-        Feature.MEMORY: "RunPod sizes memory by GPU type; resources.memory is not applied",
+        Feature.MEMORY: "RunPod sizes memory by worker type; resources.memory is not applied",
         Feature.WEIGHTS_S3: "not fetched by the worker; download it in load() with your own credentials",
         Feature.WEIGHTS_GS: "not fetched by the worker; download it in load() with your own credentials",
     }
@@ -64,7 +64,6 @@ class RunpodTarget(Target):
             docker_env=self.image_env(project),
             build_commands=spec.build_commands,
             weight_commands=weight_fetch_commands(project),
-            weight_links=[[w["source"], w["remote"]] for w in local_weights(project)],
             local_weights=local_weights(project),
             code_entries=self.code_entries(project),
             concurrency=spec.scaling.concurrency,
@@ -86,6 +85,17 @@ class RunpodTarget(Target):
             entries[rel.split("/", 1)[0]] = None
         return list(entries)
 
+    def extra_notes(self, project: Project) -> list[Note]:
+        spec = project.spec
+        notes = []
+        if spec.resources.gpu and "cpu" in spec.resources.model_fields_set:
+            notes.append(Note(self.name, "resources.cpu", "GPU workers get the CPUs of their GPU "
+                              "type; resources.cpu is not applied"))
+        if spec.targets.runpod.gpu_type_ids and not spec.resources.gpu:
+            notes.append(Note(self.name, "targets.runpod.gpu_type_ids", "ignored: the spec has no "
+                              "resources.gpu, so the endpoint is a CPU endpoint"))
+        return notes + self.build_time_weights_note(project)
+
     def base_image(self, project: Project) -> str:
         return project.spec.targets.runpod.base_image or f"python:{project.spec.python}-slim"
 
@@ -101,7 +111,7 @@ class RunpodTarget(Target):
                          "gpuTypeIds": opts.gpu_type_ids or [self.gpu_name(gpu)],
                          "gpuCount": gpu.count}
         else:
-            endpoint |= {"computeType": "CPU"}
+            endpoint |= {"computeType": "CPU", "vcpuCount": max(1, round(spec.resources.cpu))}
         endpoint |= {
             "workersMin": spec.scaling.min_replicas,
             "workersMax": spec.scaling.max_replicas,
@@ -111,6 +121,7 @@ class RunpodTarget(Target):
         }
         return {
             "template": {"name": spec.name, "imageName": None, "isServerless": True,
+                         "category": "NVIDIA" if gpu else "CPU",
                          "volumeInGb": 0,
                          "containerDiskInGb": opts.container_disk_gb, "env": env},
             "endpoint": endpoint,

@@ -52,7 +52,6 @@ class TrussTarget(Target):
             requirements=with_requirements(project, "pydantic>=2"),
             secrets=spec.secrets,
             local_weights=weights,
-            weight_links=[[f"../{w['source']}", w["remote"]] for w in weights],
             accelerator=accelerator,
             example_input=spec.examples[0].input if spec.examples else {},
             config=self.config(project, accelerator),

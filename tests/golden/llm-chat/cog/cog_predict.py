@@ -44,8 +44,6 @@ class Predictor(BasePredictor):
         system: Optional[str] = Input(default=None),
         hf_token: Optional[Secret] = Input(description='Secret HF_TOKEN, exported to the environment', default=None),
     ) -> Iterator[str]:
-        if hf_token is not None:
-            os.environ['HF_TOKEN'] = hf_token.get_secret_value()
         raw = {'prompt': prompt, 'max_new_tokens': max_new_tokens, 'temperature': temperature, 'system': system}
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
@@ -53,4 +51,13 @@ class Predictor(BasePredictor):
             inputs = Inputs.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        yield from self.model.predict(**inputs.model_dump())
+        # This request's secrets, in the environment only while it runs.
+        secrets = {'HF_TOKEN': hf_token}
+        for name, secret in secrets.items():
+            if secret is not None:
+                os.environ[name] = secret.get_secret_value()
+        try:
+            yield from self.model.predict(**inputs.model_dump())
+        finally:
+            for name in secrets:
+                os.environ.pop(name, None)

@@ -61,12 +61,12 @@ class Model:
         # where the model's own dependencies need not be installed.
         from predict import Predictor
 
-        if not os.listdir('/weights/qwen'):
-            from huggingface_hub import snapshot_download
+        from huggingface_hub import snapshot_download
 
-            snapshot_download('Qwen/Qwen2.5-7B-Instruct', revision='a09a35458c702b33eeacc393d103063234e8bc28',
-                              local_dir='/weights/qwen', token=os.environ.get("HF_TOKEN"))
-            weights_0.commit()
+        # Fetches only what the Volume lacks (also completing an interrupted download).
+        snapshot_download('Qwen/Qwen2.5-7B-Instruct', revision='a09a35458c702b33eeacc393d103063234e8bc28',
+                          local_dir='/weights/qwen', token=os.environ.get("HF_TOKEN"))
+        weights_0.commit()
         self.predictor = Predictor()
         self.predictor.load()
 
@@ -85,6 +85,8 @@ class Model:
     def web(self, body: dict):
         """POST the inputs as a JSON object; a bad input answers 422 naming it."""
         from fastapi import HTTPException
+        import json
+
         from fastapi.responses import StreamingResponse
 
         try:
@@ -92,4 +94,5 @@ class Model:
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
         items = self.predictor.predict(**valid.model_dump())
-        return StreamingResponse((f"{item}\n" for item in items), media_type="text/plain")
+        lines = ((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items)
+        return StreamingResponse(lines, media_type="text/plain")

@@ -4,6 +4,7 @@
 # Deploy:                  modal deploy modal_app.py
 
 import os
+import sys
 from pathlib import Path
 
 import modal
@@ -37,18 +38,19 @@ def validation_message(exc: ValidationError) -> str:
     )
 
 
-def link_local_weights() -> None:
-    """Make weights shipped in this artifact appear where the predictor expects them.
+def link_local_weights(predictor_class: type) -> None:
+    """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are already there; in a local run they are linked.
+    In the platform's image they are usually there already; otherwise (a local run, or a
+    platform that keeps your files elsewhere) they are linked from beside your code.
     """
-    here = Path(__file__).resolve().parent
+    root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
         if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier local run
+            os.unlink(path)  # left over from an earlier run
         if not os.path.exists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.symlink(here / source, path)
+            os.symlink(root / source, path)
 
 
 @app.cls(
@@ -68,7 +70,7 @@ class Model:
         # where the model's own dependencies need not be installed.
         from predict import Predictor
 
-        link_local_weights()
+        link_local_weights(Predictor)
         self.predictor = Predictor()
         self.predictor.load()
 

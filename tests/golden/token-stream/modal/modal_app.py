@@ -71,6 +71,8 @@ class Model:
     def web(self, body: dict):
         """POST the inputs as a JSON object; a bad input answers 422 naming it."""
         from fastapi import HTTPException
+        import json
+
         from fastapi.responses import StreamingResponse
 
         try:
@@ -78,4 +80,5 @@ class Model:
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
         items = self.predictor.predict(**valid.model_dump())
-        return StreamingResponse((f"{item}\n" for item in items), media_type="text/plain")
+        lines = ((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items)
+        return StreamingResponse(lines, media_type="text/plain")

@@ -4,6 +4,7 @@ Your code lives in packages/ (on sys.path in Truss's loader and server).
 """
 
 import os
+import sys
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -28,18 +29,19 @@ def validation_message(exc: ValidationError) -> str:
     )
 
 
-def link_local_weights() -> None:
-    """Make weights shipped in this artifact appear where the predictor expects them.
+def link_local_weights(predictor_class: type) -> None:
+    """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are already there; in a local run they are linked.
+    In the platform's image they are usually there already; otherwise (a local run, or a
+    platform that keeps your files elsewhere) they are linked from beside your code.
     """
-    here = Path(__file__).resolve().parent
-    for source, path in [['../packages/weights/model.npz', '/weights/linear/model.npz']]:
+    root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
+    for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
         if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier local run
+            os.unlink(path)  # left over from an earlier run
         if not os.path.exists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.symlink(here / source, path)
+            os.symlink(root / source, path)
 
 
 class Model:
@@ -59,7 +61,7 @@ class Model:
         self._predictor = None
 
     def load(self):
-        link_local_weights()
+        link_local_weights(Predictor)
         self._predictor = Predictor()
         self._predictor.load()
 
