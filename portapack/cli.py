@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import signal
@@ -152,8 +153,12 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
     request = parse_cli_inputs(project, pairs)
     runner = LocalPredictor(project)
     runner.validate(request)  # reject a bad request before paying for load()
-    runner.load()
-    result = runner.predict(request)
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with quiet:  # the model's own prints must not corrupt --json output
+        runner.load()
+        result = runner.predict(request)
+        if as_json and isinstance(result, Iterator):
+            result = list(result)
     if isinstance(result, Iterator):
         items = []
         for item in result:
@@ -207,8 +212,10 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
 
     if not as_json:
         click.echo(f"{'target':13} {'case':22} result   latency")
-    report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
-                       extra_runtimes=extra)
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with quiet:  # the model's own prints must not corrupt --json output
+        report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
+                           extra_runtimes=extra)
     if as_json:
         _emit_json(report.to_json())
     else:
@@ -237,10 +244,12 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     from .build import build as run_build
     from .loader import find_spec, load_project
     from .runtimes.base import free_port
-    from .serve import Served, Watcher
+    from .serve import Served, Watcher, check_port_free
     from .targets import get_target
 
     get_target(target)
+    if port is not None:
+        check_port_free(port)
     port = port or free_port()
     spec_file = find_spec(spec_path)
 

@@ -15,8 +15,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .errors import PortapackError
 from .runtimes import Runtime, get_runtime
 from .runtimes.base import WorkerRuntime
+
+
+def check_port_free(port: int) -> None:
+    """Fail before loading anything if the port is taken."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortapackError(f"port {port} is in use; pick another --port or omit it") from None
 
 
 class Front:

@@ -176,25 +176,33 @@ def _run_target(target: str, make: Callable[[], Runtime], project: Project, expe
         record(CaseResult(target, "start", False, error=str(exc)))
         return
     try:
-        streaming = project.predictor.streaming
-        for n, (example, want) in enumerate(zip(project.spec.examples, expected, strict=False), start=1):
-            outcome = runtime.predict(example.input)
-            record(CaseResult(target, f"example {n}", outcome.ok and same(want, outcome.output,
-                              tolerance), outcome.seconds, want, outcome.output, outcome.error))
-            if streaming:
-                outcome = runtime.stream(example.input)
-                record(CaseResult(target, f"example {n} (stream)", outcome.ok and same(
-                    want, outcome.items, tolerance), outcome.seconds, want, outcome.items,
-                    outcome.error))
-        if bad:
-            outcome = runtime.predict(bad[0])
-            named = not outcome.ok and names_input(outcome.error, bad[1])
-            record(CaseResult(target, "invalid", named, outcome.seconds,
-                              f"an error naming input '{bad[1]}'", outcome.output, outcome.error))
-            if project.spec.examples:  # and it keeps serving
-                outcome = runtime.predict(project.spec.examples[0].input)
-                record(CaseResult(target, "after invalid", outcome.ok and same(
-                    expected[0], outcome.output, tolerance), outcome.seconds, expected[0],
-                    outcome.output, outcome.error))
+        _run_cases(target, runtime, project, expected, bad, tolerance, record)
+    except (PortapackError, OSError, ValueError) as exc:  # the artifact died mid-run
+        record(CaseResult(target, "crashed", False, error=str(exc)))
     finally:
         runtime.stop()
+
+
+def _run_cases(target: str, runtime: Runtime, project: Project, expected: list[Any],
+               bad: tuple[dict[str, Any], str] | None, tolerance: float | None,
+               record: Callable[[CaseResult], None]) -> None:
+    streaming = project.predictor.streaming
+    for n, (example, want) in enumerate(zip(project.spec.examples, expected, strict=False), start=1):
+        outcome = runtime.predict(example.input)
+        record(CaseResult(target, f"example {n}", outcome.ok and same(want, outcome.output,
+                          tolerance), outcome.seconds, want, outcome.output, outcome.error))
+        if streaming:
+            outcome = runtime.stream(example.input)
+            record(CaseResult(target, f"example {n} (stream)", outcome.ok and same(
+                want, outcome.items, tolerance), outcome.seconds, want, outcome.items,
+                outcome.error))
+    if bad:
+        outcome = runtime.predict(bad[0])
+        named = not outcome.ok and names_input(outcome.error, bad[1])
+        record(CaseResult(target, "invalid", named, outcome.seconds,
+                          f"an error naming input '{bad[1]}'", outcome.output, outcome.error))
+        if project.spec.examples:  # and it keeps serving
+            outcome = runtime.predict(project.spec.examples[0].input)
+            record(CaseResult(target, "after invalid", outcome.ok and same(
+                expected[0], outcome.output, tolerance), outcome.seconds, expected[0],
+                outcome.output, outcome.error))

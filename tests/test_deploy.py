@@ -1056,7 +1056,8 @@ def test_truss_push_gets_the_exact_arguments(rig):
     assert rig.truss_calls == [{"_args": (), "target_directory": str(rig.out / "truss"),
                                 "model_name": rig.name, "publish": True, "promote": False}]
     assert result.endpoint_id == "mdl7q2"
-    assert result.url == "https://model-mdl7q2.api.baseten.co/production/predict"
+    # published, not promoted: the deployment's own URL, not production's
+    assert result.url == "https://model-mdl7q2.api.baseten.co/deployment/dep1/predict"
     assert "$BASETEN_API_KEY" in result.sample_request
     assert result.steps_done == ["push truss"]
 
@@ -1072,8 +1073,9 @@ def test_truss_promote_comes_from_the_spec_or_the_flag(rig):
     result = rig.cli("--target", "truss", "--no-promote")
     assert result.exit_code == 0, result.output
     assert rig.truss_calls[-1]["promote"] is False
+    assert "  url: https://model-mdl7q2.api.baseten.co/deployment/dep1/predict" in result.output
+    result = rig.cli("--target", "truss", "--promote")
     assert "  url: https://model-mdl7q2.api.baseten.co/production/predict" in result.output
-    rig.cli("--target", "truss", "--promote")
     assert [c["promote"] for c in rig.truss_calls] == [True, False, True]
     assert {c["target_directory"] for c in rig.truss_calls} == {str(rig.out / "truss")}
 
@@ -1174,7 +1176,7 @@ def test_python_api_returns_result_objects(rig):
     assert isinstance(result, DeployResult)
     assert result.to_json() == {
         "target": "truss", "name": rig.name, "endpoint_id": "mdl7q2",
-        "url": "https://model-mdl7q2.api.baseten.co/production/predict",
+        "url": "https://model-mdl7q2.api.baseten.co/deployment/dep1/predict",
         "sample_request": result.sample_request, "steps_done": ["push truss"]}
     with pytest.raises(portapack.TargetError, match="unknown target 'heroku'"):
         deploy(rig.proj, "heroku", rig.out)

@@ -35,7 +35,7 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
     """
     out = Path(out).resolve()
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
-    if rebuild and not dry_run:
+    if rebuild:  # local only: fine in a dry run too
         build(project, [target], out)
     deployer = deployer_for(target, project, out, options or DeployOptions())
     if dry_run:

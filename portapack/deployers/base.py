@@ -108,7 +108,8 @@ class Deployer:
         raise NotImplementedError
 
     def run_step(self, step: Step, result: DeployResult) -> None:
-        raise NotImplementedError
+        """Do one planned step. Subclasses handle their own actions; anything else is a bug."""
+        raise PortapackError(f"{self.target} has no step '{step.action}'")
 
     # -- shared ------------------------------------------------------------------------------
     def preflight(self) -> None:

@@ -104,6 +104,8 @@ class CogDeployer(Deployer):
             result.sample_request = (f"curl -s -X POST {result.url} -H 'Authorization: Bearer "
                                      f"$REPLICATE_API_TOKEN' -H 'Content-Type: application/json' "
                                      f"-d {body_text}")
+        else:
+            super().run_step(step, result)
 
     def cog_push(self) -> None:
         """Run `cog push`, streaming its output; killed once --timeout has passed."""

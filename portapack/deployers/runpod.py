@@ -94,6 +94,8 @@ class RunpodDeployer(Deployer):
             body = shlex.quote(json.dumps({"input": example}))
             result.sample_request = (f"curl -s {result.url} -H 'Authorization: Bearer "
                                      f"$RUNPOD_API_KEY' -H 'Content-Type: application/json' -d {body}")
+        else:
+            super().run_step(step, result)
 
     def upsert_template(self) -> str:
         api, body = self.api(), self.bodies()["template"]

@@ -56,9 +56,13 @@ class TrussDeployer(Deployer):
 
         deployment = truss.push(**self.push_arguments())
         model_id = getattr(deployment, "model_id", None)
+        deployment_id = getattr(deployment, "model_deployment_id", None)
         result.endpoint_id = model_id
-        result.url = (f"https://model-{model_id}.api.baseten.co/production/predict"
-                      if model_id else None)
+        if model_id and (self.promote or not deployment_id):
+            result.url = f"https://model-{model_id}.api.baseten.co/production/predict"
+        elif model_id:  # published, not promoted: this deployment's own URL
+            result.url = (f"https://model-{model_id}.api.baseten.co/deployment/"
+                          f"{deployment_id}/predict")
         if result.url:
             result.sample_request = (f"curl -s -X POST {result.url} -H 'Authorization: Api-Key "
                                      "$BASETEN_API_KEY' -d '{...inputs...}'")
