@@ -377,7 +377,10 @@ def test_the_dockerfile_reader_follows_dockers_rules():
 
 # -- helpers ----------------------------------------------------------------------------------------
 def parse_py(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    source = path.read_text(encoding="utf-8")
+    # compile() as well: it catches what ast.parse lets through (e.g. duplicate arguments)
+    compile(source, str(path), "exec")
+    return ast.parse(source, filename=str(path))
 
 
 def literal(node: ast.AST) -> Any:

@@ -863,3 +863,20 @@ def test_serve_an_unknown_target_exits_2(tmp_path):
     assert result.returncode == 2
     assert "heroku" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_serve_on_a_busy_port_fails_before_loading(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "portapack.cli", "serve", "--target", "runpod", "--port",
+             str(port), "--out", str(tmp_path / "b")], cwd=ROOT / "examples" / "text-stats",
+            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"port {port} is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "b").exists()

@@ -203,3 +203,19 @@ def test_truss_public_api_predict_returns_each_example_output(built, example):
         built[example]["truss"].path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [c.output for c in proj.spec.examples]
+
+
+def test_cog_secret_is_only_in_the_environment_during_its_own_request(tmp_path):
+    """Replicate passes secrets per request: one caller's value must not reach the next."""
+    (tmp_path / "predict.py").write_text(
+        "import os\n\n\nclass Predictor:\n    def load(self) -> None:\n        pass\n\n"
+        "    def predict(self, text: str) -> dict:\n"
+        "        return {'text': text, 'key': os.environ.get('API_KEY')}\n")
+    (tmp_path / "portapack.yaml").write_text(
+        "name: secret-echo\npredictor: predict.py:Predictor\nsecrets: [API_KEY]\n")
+    built = portapack.build(tmp_path, ["cog"], tmp_path / "out")
+    with get_runtime("cog", built["cog"].path) as runtime:
+        first = runtime.predict({"text": "a", "api_key": "s3cret"})
+        second = runtime.predict({"text": "b"})
+    assert first.ok and first.output == {"text": "a", "key": "s3cret"}
+    assert second.ok and second.output == {"text": "b", "key": None}

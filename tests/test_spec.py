@@ -637,3 +637,16 @@ def test_gpu_request_str():
     assert str(GpuRequest("T4")) == "T4"
     assert str(GpuRequest("H100", 2)) == "H100:2"
     assert parse_gpu(str(GpuRequest("A100-80GB", 4))) == GpuRequest("A100-80GB", 4)
+
+
+def test_secret_that_would_clash_with_an_input_on_cog(tmp_path):
+    (tmp_path / "predict.py").write_text(
+        "class Predictor:\n    def load(self):\n        pass\n\n"
+        "    def predict(self, hf_token: str) -> str:\n        return hf_token\n")
+    (tmp_path / "portapack.yaml").write_text(
+        "name: demo\npredictor: predict.py:Predictor\nsecrets: [HF_TOKEN]\n")
+    with pytest.raises(SpecError) as info:
+        portapack.load_project(tmp_path)
+    [problem] = info.value.problems
+    assert problem.where == "portapack.yaml:3 secrets.0"
+    assert "would clash with predict()'s input 'hf_token' on Cog" in problem.message
