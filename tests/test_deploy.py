@@ -42,6 +42,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from dockerenv import BASE, engine_with_base, unavailable
 
 import portapack
 import portapack.deployers.modal as modal_deploy
@@ -58,14 +59,11 @@ from portapack.deployers import (
     deployer_for,
 )
 from portapack.deployers.runpod import image_tag
-from portapack.images import DockerUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
 REGISTRY_ADDR = os.environ.get("PORTAPACK_REGISTRY_ADDR", "127.0.0.1:5005")
 NAMESPACE = "portapack-test"
 REGISTRY = f"{REGISTRY_ADDR}/{NAMESPACE}"
-REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
 SECRET = "sk-very-secret"
 RUNPOD_KEY = "dummy-runpod-key-7f3a"
 REPLICATE_TOKEN = "dummy-replicate-token-91c2"
@@ -254,12 +252,6 @@ class ReplicateApi(StandIn):
 
 
 # == docker / registry helpers ====================================================================
-def _unavailable(reason: str):
-    if REQUIRED:
-        pytest.fail(f"PORTAPACK_REQUIRE_DOCKER=1 but {reason}")
-    pytest.skip(reason)
-
-
 def registry_get(path: str, accept: str | None = None) -> tuple[int, Any, dict]:
     req = urllib.request.Request(f"http://{REGISTRY_ADDR}{path}",
                                  headers={"Accept": accept} if accept else {})
@@ -302,16 +294,9 @@ def local_docker():
 @pytest.fixture(scope="module")
 def docker_env():
     """A reachable engine, the local base image and the loopback registry."""
-    try:
-        client = _REAL_DOCKER_CLIENT()
-    except DockerUnavailable as exc:
-        _unavailable(str(exc))
-    try:
-        client.images.get(BASE)
-    except Exception:
-        _unavailable(f"base image {BASE} not found (run .ci/docker-setup.sh as root)")
+    client = engine_with_base(_REAL_DOCKER_CLIENT)
     if not registry_up():
-        _unavailable(f"no registry answers on http://{REGISTRY_ADDR}/v2/ "
+        unavailable(f"no registry answers on http://{REGISTRY_ADDR}/v2/ "
                      "(run .ci/docker-setup.sh as root)")
     return client
 

@@ -7,40 +7,22 @@ PORTAPACK_REQUIRE_DOCKER=1 (set by CI once the engine is up) they fail instead.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dockerenv import BASE, engine_with_base
 
 import portapack
 from portapack.cli import main
 from portapack.images import DockerRunpodRuntime, DockerUnavailable, build_image, docker_client
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
-REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
-
-
-def _unavailable(reason: str):
-    if REQUIRED:
-        pytest.fail(f"PORTAPACK_REQUIRE_DOCKER=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def client():
-    try:
-        client = docker_client()
-    except DockerUnavailable as exc:
-        _unavailable(str(exc))
-    try:
-        client.images.get(BASE)
-    except Exception:
-        _unavailable(f"base image {BASE} not found (run .ci/docker-setup.sh as root)")
-    return client
+    return engine_with_base()
 
 
 def build_example(example: str, out: Path) -> Path:
