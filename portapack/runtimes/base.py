@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -197,6 +198,9 @@ class WorkerRuntime(Runtime):
 
     def _read(self, timeout: float) -> dict[str, Any]:
         assert self.proc and self.proc.stdout
+        # The worker writes each reply as one flushed line: wait for it, but not forever.
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise RuntimeFailed(f"{self.target} worker gave no answer within {timeout:.0f}s")
         line = self.proc.stdout.readline()
         if not line:
             code = self.proc.wait(timeout=timeout)
