@@ -254,10 +254,11 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     spec_file = find_spec(spec_path)
 
     def start() -> Served:
+        from .targets.base import example_input
         project = load_project(spec_file, exclude=(out.resolve(),))
         result = run_build(project, [target], out)
         served = Served(target, result[target].path, port)
-        example = project.spec.examples[0].input if project.spec.examples else {}
+        example = example_input(project)
         click.secho(f"{target} serving {result[target].path} at {served.url}", fg="green")
         click.echo(f"  try: {served.sample_request(example)}")
         return served

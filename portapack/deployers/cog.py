@@ -11,6 +11,7 @@ import subprocess
 import threading
 
 from ..errors import PortapackError
+from ..targets.base import example_input
 from .base import ApiClient, Deployer, DeployResult, Plan, Step
 
 API_URL = "https://api.replicate.com/v1"
@@ -99,7 +100,7 @@ class CogDeployer(Deployer):
                 self.say(f"created deployment {owner}/{dep['name']}")
             result.endpoint_id = f"{owner}/{dep['name']}"
             result.url = f"{API_URL}/deployments/{owner}/{dep['name']}/predictions"
-            example = self.spec.examples[0].input if self.spec.examples else {}
+            example = example_input(self.project)
             body_text = shlex.quote(json.dumps({"input": example}))
             result.sample_request = (f"curl -s -X POST {result.url} -H 'Authorization: Bearer "
                                      f"$REPLICATE_API_TOKEN' -H 'Content-Type: application/json' "

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..build import read_marker
 from ..errors import PortapackError
+from ..targets.base import example_input
 from .base import ApiClient, Deployer, DeployResult, Plan, Step, missing_module
 
 API_URL = "https://rest.runpod.io/v1"
@@ -90,7 +91,7 @@ class RunpodDeployer(Deployer):
             endpoint_id = self.upsert_endpoint(self.template_id)
             result.endpoint_id = endpoint_id
             result.url = f"https://api.runpod.ai/v2/{endpoint_id}/runsync"
-            example = self.spec.examples[0].input if self.spec.examples else {}
+            example = example_input(self.project)
             body = shlex.quote(json.dumps({"input": example}))
             result.sample_request = (f"curl -s {result.url} -H 'Authorization: Bearer "
                                      f"$RUNPOD_API_KEY' -H 'Content-Type: application/json' -d {body}")

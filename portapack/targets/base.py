@@ -277,6 +277,24 @@ def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:
     return out
 
 
+def code_entries(project: Project) -> dict[str, str]:
+    """Top-level entries of the user's code ("file" or "dir"), local weights left out: they
+    travel separately, to their own path."""
+    weights = [w["source"] for w in local_weights(project)]
+    entries: dict[str, str] = {}
+    for rel in project.files:
+        if any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in weights):
+            continue
+        top, sep, _ = rel.partition("/")
+        entries[top] = "dir" if sep else "file"
+    return entries
+
+
+def example_input(project: Project) -> dict[str, Any]:
+    """The first example's input, for the sample commands the artifacts show."""
+    return project.spec.examples[0].input if project.spec.examples else {}
+
+
 def gpu_table(targets: list[Target]) -> list[dict[str, str]]:
     """Rows for ``portapack targets``: canonical name -> each platform's name (~ = nearest)."""
     rows = []

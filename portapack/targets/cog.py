@@ -15,6 +15,7 @@ from .base import (
     GpuMapping,
     Note,
     Target,
+    example_input,
     hf_requirement,
     local_weights,
     typing_names,
@@ -93,7 +94,7 @@ class CogTarget(Target):
             raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
             local_weights=weights,
             secrets=spec.secrets,
-            example_input=spec.examples[0].input if spec.examples else {},
+            example_input=example_input(project),
             config=self.config(project),
             deployment=self.deployment(project),
             openapi=openapi_schema(project.predictor, spec.secrets, {

@@ -10,6 +10,8 @@ from .base import (
     Feature,
     GpuMapping,
     Target,
+    code_entries,
+    example_input,
     hf_requirement,
     local_weights,
     typing_names,
@@ -62,7 +64,7 @@ class ModalTarget(Target):
                 f"{py_literal(w['path'])}: {w['volume_var']}" for w in hf) + "}"
         params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
                   for f, i in zip(ctx["fields"], pred.inputs, strict=False)]
-        example = spec.examples[0].input if spec.examples else {}
+        example = example_input(project)
         weights = local_weights(project)
         ctx.update(
             typing=typing_names(pred),
@@ -77,7 +79,8 @@ class ModalTarget(Target):
             secrets=spec.secrets,
             secrets_expr=secrets_expr,
             local_weights=weights,
-            code_files=self.code_files(project, {w["source"] for w in weights}),
+            code_files=[{"source": top, "kind": kind, "remote": f"/root/{top}"}
+                        for top, kind in code_entries(project).items()],
             cls_options=options,
             concurrency=spec.scaling.concurrency,
             snapshot=snapshot,
@@ -121,12 +124,3 @@ class ModalTarget(Target):
         chosen = project.spec.targets.modal.memory_snapshot
         return chosen if chosen is not None else project.spec.resources.gpu is None
 
-    def code_files(self, project: Project, skip: set[str]) -> list[dict[str, str]]:
-        """The user's files, grouped by top-level entry, each added under /root."""
-        tops: dict[str, str] = {}
-        for rel in project.files:
-            if any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in skip):
-                continue
-            top, sep, _ = rel.partition("/")
-            tops[top] = "dir" if sep else "file"
-        return [{"source": top, "kind": kind, "remote": f"/root/{top}"} for top, kind in tops.items()]

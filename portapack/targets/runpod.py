@@ -10,6 +10,8 @@ from .base import (
     GpuMapping,
     Note,
     Target,
+    code_entries,
+    example_input,
     hf_requirement,
     local_weights,
     typing_names,
@@ -54,7 +56,7 @@ class RunpodTarget(Target):
     def context(self, project: Project) -> dict[str, Any]:
         spec = project.spec
         ctx = self.base_context(project)
-        example = spec.examples[0].input if spec.examples else {}
+        example = example_input(project)
         ctx.update(
             typing=typing_names(project.predictor),
             requirements=with_requirements(project, "runpod>=1.12,<2", "pydantic>=2",
@@ -65,7 +67,7 @@ class RunpodTarget(Target):
             build_commands=spec.build_commands,
             weight_commands=weight_fetch_commands(project),
             local_weights=local_weights(project),
-            code_entries=self.code_entries(project),
+            code_entries=list(code_entries(project)),
             concurrency=spec.scaling.concurrency,
             is_async=spec.scaling.concurrency > 1,
             secrets=spec.secrets,
@@ -73,17 +75,6 @@ class RunpodTarget(Target):
             endpoint=self.endpoint(project),
         )
         return ctx
-
-    def code_entries(self, project: Project) -> list[str]:
-        """Top-level files and folders of the user's code, local weights left out (they are
-        copied to their own path in an earlier, rarely rebuilt layer)."""
-        weights = {w["source"] for w in local_weights(project)}
-        entries: dict[str, None] = {}
-        for rel in project.files:
-            if any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in weights):
-                continue
-            entries[rel.split("/", 1)[0]] = None
-        return list(entries)
 
     def extra_notes(self, project: Project) -> list[Note]:
         spec = project.spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..loader import Project
-from .base import Feature, GpuMapping, Target, local_weights, typing_names, with_requirements
+from .base import Feature, GpuMapping, Target, example_input, local_weights, typing_names, with_requirements
 
 
 class TrussTarget(Target):
@@ -53,7 +53,7 @@ class TrussTarget(Target):
             secrets=spec.secrets,
             local_weights=weights,
             accelerator=accelerator,
-            example_input=spec.examples[0].input if spec.examples else {},
+            example_input=example_input(project),
             config=self.config(project, accelerator),
         )
         return ctx
