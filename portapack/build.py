@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import BuildError
+from .errors import BuildError, Problem, SpecError
 from .loader import Project, load_project
 from .targets import Note, resolve_targets
 
@@ -71,6 +71,9 @@ def build(
         raise BuildError(f"{out} is a file; choose another --out")
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     chosen = resolve_targets(targets)
+    refused = [Problem(f"target {t.name}", p) for t in chosen for p in t.validate(project)]
+    if refused:  # impossible on that platform, not an approximation: nothing is written
+        raise SpecError(refused)
     notes = {t.name: t.notes(project) for t in chosen}
     if strict and any(notes.values()):
         lines = [f"  {name}: {n}" for name, ns in notes.items() for n in ns]

@@ -107,6 +107,11 @@ class Target:
         """Target-specific approximations beyond the ``unsupported`` table."""
         return []
 
+    def validate(self, project: Project) -> list[str]:
+        """Problems that make this spec impossible on this platform (not approximations):
+        each names the field and the fix. ``build`` refuses the target when any is found."""
+        return []
+
     # -- shared behaviour ---------------------------------------------------------------------
     def notes(self, project: Project) -> list[Note]:
         found = [Note(self.name, f.value, reason) for f, reason in self.unsupported.items()
