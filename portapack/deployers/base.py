@@ -157,14 +157,15 @@ def missing_module(module: str, extra: str) -> list[str]:
 class ApiClient:
     """A small JSON-over-HTTPS client for the platforms' REST APIs (base URL overridable)."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 60):
+    def __init__(self, base_url: str, token: str, timeout: float = 60, scheme: str = "Bearer"):
         self.base_url, self._token, self.timeout = base_url.rstrip("/"), token, timeout
+        self.scheme = scheme  # Authorization: <scheme> <token> (Baseten says "Api-Key")
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.base_url + path, data=data, method=method,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json",
+            headers={"Authorization": f"{self.scheme} {self._token}", "Content-Type": "application/json",
                      "Accept": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
