@@ -798,11 +798,24 @@ def test_modal_plan_settings_are_values_not_source_literals(rig, no_network):
     assert plan["settings"]["cpu"] == 1.0
 
 
-def test_dry_run_of_an_unbuilt_target_says_build_first(rig, no_network):
-    unbuilt(rig, "cog")
-    with pytest.raises(PreflightError, match="portapack build --target cog"):
-        rig.deploy("cog", dry_run=True)
+@pytest.mark.parametrize("target", ["modal", "cog", "truss", "runpod"])
+def test_dry_run_of_an_unbuilt_target_plans_the_build_first(rig, no_network, target):
+    unbuilt(rig, target)
+    plan = rig.deploy(target, dry_run=True)
+    assert plan.steps[0].action == "build"
+    assert plan.steps[0].detail["target"] == target
+    assert len(plan.steps) > 1  # and everything after it, read from the spec in memory
+    assert not (rig.out / target).exists()  # a dry run writes nothing
     rig.assert_nothing_done()
+
+
+def test_dry_run_plan_is_the_same_before_and_after_building(rig, no_network):
+    built = rig.deploy("cog", dry_run=True).to_json()
+    unbuilt(rig, "cog")
+    planned = rig.deploy("cog", dry_run=True).to_json()
+    assert planned["steps"][0]["action"] == "build"
+    assert planned["steps"][1:] == built["steps"]
+    assert planned["settings"] == built["settings"]
 
 
 # == RunPod: API semantics (image steps stubbed) ===================================================

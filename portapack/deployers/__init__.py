@@ -38,11 +38,11 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
     if rebuild:  # local only: fine in a dry run too
         build(project, [target], out)
     deployer = deployer_for(target, project, out, options or DeployOptions())
-    if dry_run:
-        missing = deployer.check_build()
-        if missing:  # the plan is read from the build
-            raise PreflightError(target, missing)
+    if dry_run:  # a plan needs no build: building is then its first step
         plan = deployer.plan()
+        first = deployer.build_step()
+        if first:
+            plan.steps.insert(0, first)
         plan.problems = deployer.check_platform()
         return plan
     deployer.preflight()

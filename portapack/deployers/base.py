@@ -117,6 +117,25 @@ class Deployer:
         if problems:
             raise PreflightError(self.target, problems)
 
+    def built_json(self, rel: str) -> Any:
+        """A JSON file of this target's build. Before a build exists (a dry run), the same file
+        rendered in memory from the spec, so a plan never depends on having built first."""
+        if not self.check_build():
+            return json.loads((self.build_dir / rel).read_text(encoding="utf-8"))
+        from ..render import render
+        from ..targets import get_target
+
+        target = get_target(self.target)
+        return json.loads(render(target.templates[rel], target.context(self.project)))
+
+    def build_step(self) -> Step | None:
+        """The plan's first step when the build is missing or stale (dry run only)."""
+        missing = self.check_build()
+        if not missing:
+            return None
+        return Step("build", {"target": self.target, "out": str(self.build_dir),
+                              "why": missing[0].split(":")[0]})
+
     def check_build(self) -> list[str]:
         marker = read_marker(self.build_dir)
         if marker is None:

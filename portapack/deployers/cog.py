@@ -30,7 +30,7 @@ class CogDeployer(Deployer):
         return f"r8.im/{self.owner}/{self.spec.name}"
 
     def deployment(self) -> dict:
-        return json.loads((self.build_dir / "replicate-deployment.json").read_text(encoding="utf-8"))
+        return self.built_json("replicate-deployment.json")
 
     def check_platform(self) -> list[str]:
         problems = []

@@ -33,7 +33,7 @@ class RunpodDeployer(Deployer):
 
     def bodies(self) -> dict[str, Any]:
         """The template and endpoint bodies the build wrote (endpoint.json), with the image."""
-        bodies = json.loads((self.build_dir / "endpoint.json").read_text(encoding="utf-8"))
+        bodies = self.built_json("endpoint.json")
         bodies["template"]["imageName"] = self.image
         return bodies
 
