@@ -206,3 +206,29 @@ def _run_cases(target: str, runtime: Runtime, project: Project, expected: list[A
             record(CaseResult(target, "after invalid", outcome.ok and same(
                 expected[0], outcome.output, tolerance), outcome.seconds, expected[0],
                 outcome.output, outcome.error))
+
+
+def test(
+    spec: str | Path | Project | None = None,
+    targets: str | list[str] | tuple[str, ...] = "all",
+    out: str | Path = "build",
+    *,
+    tolerance: float | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> TestReport:
+    """Build ``targets`` from ``spec`` (a portapack.yaml, its folder or a loaded Project) into
+    ``out``, then run every example in-process and under each target's local runtime, plus one
+    invalid request per target. ``report.ok`` says whether every artifact behaved the same."""
+    from .errors import SpecError
+    from .loader import load_project
+    from .targets import resolve_targets
+
+    out = Path(out).resolve()
+    project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
+    if not project.spec.examples:
+        raise SpecError("the spec has no examples: add some under 'examples:' to test against")
+    chosen = [t.name for t in resolve_targets(targets)]
+    return run_tests(project, chosen, out, tolerance=tolerance, on_result=on_result)
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # a library function, not a pytest test
