@@ -1,0 +1,110 @@
+"""The bundled price table (``prices.toml`` beside this module) and its staleness check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import PortapackError
+
+KINDS = ("gpu", "cpu-core", "memory-gib", "cpu-instance")
+CONFIDENCE = ("high", "medium", "low")
+STALE_AFTER_DAYS = 90
+
+
+class PriceTableError(PortapackError):
+    """The price table file is malformed (a packaging bug or a bad hand edit)."""
+
+    label = "bad price table"
+
+
+@dataclass(frozen=True)
+class Price:
+    """One platform's hourly price for one piece of hardware, with where it came from."""
+
+    platform: str  # the target name: modal, cog, truss, runpod
+    hardware: str  # as the target names it (Modal GPU string, Replicate SKU, RunPod pool...)
+    kind: str
+    usd_per_hour: float
+    source: str  # a URL, or "RunPod API GET /v2/catalog/gpus" for live figures
+    checked: dt.date
+    confidence: str
+    gpu_memory_gb: int | None = None
+    committed_spend: bool = False
+    note: str = ""
+    live: bool = False
+
+    @property
+    def usd_per_second(self) -> float:
+        return self.usd_per_hour / 3600
+
+    @property
+    def origin(self) -> str:
+        """Where this figure came from, for the output: live API or the bundled table."""
+        if self.live:
+            return f"live: {self.source} ({self.checked.isoformat()})"
+        return f"bundled table, checked {self.checked.isoformat()}, {self.confidence} confidence"
+
+
+class PriceTable:
+    """Prices by (platform, hardware); live figures override bundled ones."""
+
+    def __init__(self, prices: list[Price]):
+        self.prices = list(prices)
+        self._index = {(p.platform, p.hardware): p for p in self.prices}
+
+    def get(self, platform: str, hardware: str) -> Price | None:
+        return self._index.get((platform, hardware))
+
+    def with_live(self, live: list[Price]) -> PriceTable:
+        """A copy where each live price replaces the bundled row of the same hardware."""
+        replaced = {(p.platform, p.hardware) for p in live}
+        kept = [p for p in self.prices if (p.platform, p.hardware) not in replaced]
+        return PriceTable(kept + list(live))
+
+    def stale(self, today: dt.date, max_age_days: int = STALE_AFTER_DAYS) -> dict[str, dt.date]:
+        """Platforms whose NEWEST bundled date is older than ``max_age_days``: platform -> date.
+
+        Per platform, not over the whole table: one fresh platform must not hide a stale one.
+        A platform priced live is never stale."""
+        newest: dict[str, dt.date] = {}
+        live_platforms = {p.platform for p in self.prices if p.live}
+        for p in self.prices:
+            if p.platform not in live_platforms:
+                newest[p.platform] = max(newest.get(p.platform, p.checked), p.checked)
+        return {name: date for name, date in newest.items() if (today - date).days > max_age_days}
+
+
+def load_prices(path: Path | None = None) -> PriceTable:
+    """Read and check the price table (default: the one shipped in the package)."""
+    if path is None:
+        text = resources.files(__package__).joinpath("prices.toml").read_text(encoding="utf-8")
+        name = "portapack/cost/prices.toml"
+    else:
+        text, name = Path(path).read_text(encoding="utf-8"), str(path)
+    try:
+        rows = tomllib.loads(text).get("price", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise PriceTableError(f"{name}: {exc}") from None
+    return PriceTable([_row(name, n, row) for n, row in enumerate(rows)])
+
+
+def _row(name: str, n: int, row: dict) -> Price:
+    where = f"{name} price #{n + 1}"
+    required = {"platform", "hardware", "kind", "usd_per_hour", "source", "checked", "confidence"}
+    allowed = required | {"gpu_memory_gb", "committed_spend", "note"}
+    missing, unknown = required - row.keys(), row.keys() - allowed
+    if missing or unknown:
+        raise PriceTableError(f"{where}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    if row["kind"] not in KINDS or row["confidence"] not in CONFIDENCE:
+        raise PriceTableError(f"{where}: kind must be one of {KINDS}, confidence one of {CONFIDENCE}")
+    if not isinstance(row["checked"], dt.date) or isinstance(row["checked"], dt.datetime):
+        raise PriceTableError(f"{where}: checked must be a bare TOML date such as 2026-06-01")
+    if not isinstance(row["usd_per_hour"], int | float) or row["usd_per_hour"] <= 0:
+        raise PriceTableError(f"{where}: usd_per_hour must be a positive number")
+    if row["kind"] == "gpu" and not row.get("gpu_memory_gb"):
+        raise PriceTableError(f"{where}: a GPU row needs gpu_memory_gb")
+    return Price(**{**row, "usd_per_hour": float(row["usd_per_hour"])})
