@@ -420,5 +420,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+from .commands.cost import cost as cost_command  # noqa: E402 (it uses the helpers above)
+
+main.add_command(cost_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
