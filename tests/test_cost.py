@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from portapack.cli import main
-from portapack.cost import RULES, Traffic, TrafficError, bill_day, estimate, load_prices, price_line
+from portapack.cost import RULES, Traffic, bill_day, estimate, load_prices, price_line
 from portapack.cost.billing import REPLICATE_PUBLIC
 from portapack.cost.hardware import hardware_for
 from portapack.loader import load_project
@@ -181,10 +181,12 @@ def _schema_validator(name: str) -> Draft202012Validator:
 CATALOG = {"gpus": [
     {"id": "NVIDIA A100 80GB PCIe", "name": "A100 PCIe", "pool": "AMPERE_80", "manufacturer": "NVIDIA",
      "memory": 80, "secure": True, "community": True,
-     "price": {"secure": 1.39, "community": 1.19, "serverless": 2.17}, "maxCount": {"secure": 8, "community": 8}},
+     "price": {"secure": 1.39, "community": 1.19, "serverless": 2.17},
+     "maxCount": {"secure": 8, "community": 8}},
     {"id": "NVIDIA A100-SXM4-80GB", "name": "A100 SXM", "pool": "AMPERE_80", "manufacturer": "NVIDIA",
      "memory": 80, "secure": True, "community": False,
-     "price": {"secure": 1.49, "community": 1.39, "serverless": 2.17}, "maxCount": {"secure": 8, "community": 0}},
+     "price": {"secure": 1.49, "community": 1.39, "serverless": 2.17},
+     "maxCount": {"secure": 8, "community": 0}},
     {"id": "NVIDIA GeForce RTX 3070", "name": "RTX 3070", "pool": None, "manufacturer": "NVIDIA",
      "memory": 8, "secure": False, "community": True,
      "price": {"secure": 0.0, "community": 0.13}, "maxCount": {"secure": 0, "community": 2}},
