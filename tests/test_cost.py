@@ -7,23 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
-from jsonschema import Draft202012Validator
+from runpod_standin import RunpodV2StandIn
 
 from portapack.cli import main
 from portapack.cost import RULES, Traffic, bill_day, estimate, load_prices, price_line
 from portapack.cost.billing import REPLICATE_PUBLIC
 from portapack.cost.hardware import hardware_for
+from portapack.cost.live import runpod_pool_prices
 from portapack.loader import load_project
 
 REPO = Path(__file__).resolve().parents[1]
-OPENAPI = json.loads((REPO / "tests/schemas/runpod-rest-v2-openapi.json").read_text(encoding="utf-8"))
 TODAY = dt.date(2026, 12, 1)
 PREDICTOR = """\
 class Predictor:
@@ -173,12 +170,9 @@ def test_price_line_for_a_deploy_plan(tmp_path):
 
 
 # -- live prices: RunPod's catalog from a stand-in that checks the request ------------------------
-def _schema_validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": f"#/components/schemas/{name}",
-                                 "components": OPENAPI["components"]})
-
-
-CATALOG = {"gpus": [
+# GpuTypes as RunPod's catalog lists them; the stand-in checks them against the OpenAPI document's
+# ListGpuTypesResponse. AMPERE_80 at 2.17 (not the bundled 2.74) proves the live figure is used.
+CATALOG = [
     {"id": "NVIDIA A100 80GB PCIe", "name": "A100 PCIe", "pool": "AMPERE_80", "manufacturer": "NVIDIA",
      "memory": 80, "secure": True, "community": True,
      "price": {"secure": 1.39, "community": 1.19, "serverless": 2.17},
@@ -190,93 +184,43 @@ CATALOG = {"gpus": [
     {"id": "NVIDIA GeForce RTX 3070", "name": "RTX 3070", "pool": None, "manufacturer": "NVIDIA",
      "memory": 8, "secure": False, "community": True,
      "price": {"secure": 0.0, "community": 0.13}, "maxCount": {"secure": 0, "community": 2}},
-]}
-
-
-class CatalogStandIn(BaseHTTPRequestHandler):
-    """GET /v2/catalog/gpus as RunPod's OpenAPI document describes it (Bearer auth, no body)."""
-
-    key = "rp-test-key"
-    seen: list[tuple[str, str, str | None]] = []
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def _answer(self, status: int, body: dict, kind: str = "application/json") -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _problem(self, status: int, title: str) -> None:
-        self._answer(status, {"title": title, "status": status, "detail": title},
-                     "application/problem+json")
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        self.seen.append(("GET", url.path, url.query or None))
-        allowed = {p.get("name") for p in OPENAPI["paths"]["/v2/catalog/gpus"]["get"]["parameters"]
-                   for p in [OPENAPI["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]]}
-        if url.path != "/v2/catalog/gpus":
-            return self._problem(404, f"no route {url.path}")
-        if any(part.split("=")[0] not in allowed for part in filter(None, url.query.split("&"))):
-            return self._problem(400, "unknown query parameter")
-        if self.headers.get("Authorization") != f"Bearer {self.key}":
-            return self._problem(401, "missing or bad API key")
-        if self.headers.get("Content-Length") not in (None, "0"):
-            return self._problem(400, "GET takes no body")
-        _schema_validator("ListGpuTypesResponse").validate(CATALOG)  # answer what RunPod would
-        self._answer(200, CATALOG)
-
-    def do_POST(self) -> None:
-        self._problem(405, "method not allowed")
+]
 
 
 @pytest.fixture
 def runpod_api():
-    CatalogStandIn.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CatalogStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v2"
-    server.shutdown()
-    server.server_close()
+    with RunpodV2StandIn(api_key="rp-test-key", gpus=CATALOG) as api:
+        yield api
+
+
+def test_catalog_parsing_keeps_serverless_pools_only():
+    prices = runpod_pool_prices(CATALOG, TODAY)
+    assert [(p.hardware, p.usd_per_hour, p.gpu_memory_gb, p.live) for p in prices] == [
+        ("AMPERE_80", 2.17, 80, True)]
 
 
 def test_live_runpod_prices_replace_the_bundled_ones(tmp_path, runpod_api):
     p = project(tmp_path, "resources: {gpu: A100-80GB}\n")
-    env = {"RUNPOD_API_KEY": CatalogStandIn.key, "PORTAPACK_RUNPOD_API_URL": runpod_api}
+    env = {"RUNPOD_API_KEY": "rp-test-key", "PORTAPACK_RUNPOD_API_URL": runpod_api.url}
     report = estimate(p, Traffic(busy_hours_per_day=1), today=TODAY, env=env)
-    assert CatalogStandIn.seen == [("GET", "/v2/catalog/gpus", None)]
+    assert runpod_api.calls() == [("GET", "/v2/catalog/gpus")] and runpod_api.refused == []
     runpod = by_target(report)["runpod"]
     price = runpod.rate.gpu_price
     assert (price.usd_per_hour, price.live, price.source) == (2.17, True, "RunPod API GET /v2/catalog/gpus")
-    assert runpod.usd_per_month == pytest.approx((3600 + 300) / 3600 * 2.17 * 30)
+    assert runpod.usd_per_month == pytest.approx((3600 + 300) / 3600 * 2.17 * 30)  # 300 s idle_timeout
     assert not any("RunPod prices" in w for w in report.warnings)  # priced live: not stale
     assert by_target(report)["modal"].rate.gpu_price.live is False  # Modal stays bundled
-    # --offline makes no call
-    CatalogStandIn.seen = []
-    offline = estimate(p, today=TODAY, env=env, offline=True)
-    assert CatalogStandIn.seen == [] and by_target(offline)["runpod"].rate.gpu_price.usd_per_hour == 2.74
+    runpod_api.requests.clear()
+    offline = estimate(p, today=TODAY, env=env, offline=True)  # --offline makes no call
+    assert runpod_api.calls() == [] and by_target(offline)["runpod"].rate.gpu_price.usd_per_hour == 2.74
 
 
 def test_a_refused_catalog_request_falls_back_to_the_bundled_table(tmp_path, runpod_api):
     p = project(tmp_path, "resources: {gpu: A100-80GB}\n")
-    env = {"RUNPOD_API_KEY": "wrong-key", "PORTAPACK_RUNPOD_API_URL": runpod_api}
+    env = {"RUNPOD_API_KEY": "wrong-key", "PORTAPACK_RUNPOD_API_URL": runpod_api.url}
     report = estimate(p, today=TODAY, env=env)
     assert by_target(report)["runpod"].rate.gpu_price.usd_per_hour == 2.74
     assert any(w.startswith("RunPod live prices unavailable") and "401" in w for w in report.warnings)
-
-
-def test_the_stand_in_refuses_what_runpod_would(runpod_api):
-    from portapack.deployers.base import ApiClient
-
-    client = ApiClient(runpod_api, CatalogStandIn.key)
-    assert client.request("GET", "/catalog/gpu")[0] == 404
-    assert client.request("GET", "/catalog/gpus?colour=red")[0] == 400
-    assert client.request("GET", "/catalog/gpus?include=AVAILABILITY")[0] == 200
 
 
 # -- the command line -----------------------------------------------------------------------------
