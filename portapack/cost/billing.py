@@ -133,7 +133,6 @@ def bill_day(traffic: Traffic, rule: BillingRule, idle: float, min_replicas: int
     busy, cold = traffic.busy_seconds, traffic.cold_start_seconds
     steps = [f"traffic: {traffic.describe()} = {busy:g} s busy"]
     replicas = max(1, math.ceil(busy / DAY - 1e-9)) if busy else 0
-    unit = "s" if rule.granularity == 1 else f"s, rounded up to whole {rule.granularity} s"
     if busy == 0:
         billed = 0.0
     elif not (rule.bills_idle or rule.bills_setup):
@@ -145,7 +144,7 @@ def bill_day(traffic: Traffic, rule: BillingRule, idle: float, min_replicas: int
             billed = _round_up(max(busy, DAY * replicas), rule.granularity)
             why = ("requests need the replicas all day" if gap <= 0 else
                    f"requests are {gap:g} s apart, within the {rule.idle_name} of {idle:g} s")
-            steps.append(f"{why}: {replicas} replica(s) up all day = {billed:g} {unit}")
+            steps.append(f"{why}: {replicas} replica(s) up all day = {billed:g} s")
         else:
             length = busy / bursts + (cold if rule.bills_setup else 0) + (idle if rule.bills_idle else 0)
             length = min(length, DAY / bursts)  # an up-period cannot outlast its share of the day
@@ -155,7 +154,8 @@ def bill_day(traffic: Traffic, rule: BillingRule, idle: float, min_replicas: int
                 parts.insert(0, f"{cold:g} s cold start")
             if rule.bills_idle:
                 parts.append(f"{idle:g} s {rule.idle_name}")
-            steps.append(f"{bursts:g} burst(s)/day, each {' + '.join(parts)} = {per:g} {unit}")
+            rounded = f" -> {per:g} s (whole {rule.granularity} s)" if per != length else ""
+            steps.append(f"{bursts:g} burst(s)/day, each {' + '.join(parts)} = {length:g} s{rounded}")
             billed = bursts * per
             steps.append(f"billed: {bursts:g} x {per:g} s = {billed:g} s")
     if rule.always_on_min and min_replicas and min_replicas * DAY > billed:
