@@ -200,11 +200,25 @@ class ApiClient:
         return status, parsed
 
     def expect(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200, 201)) -> Any:
+        """The parsed answer, or a :class:`PortapackError` naming the call, the status and what
+        the API said (an RFC 9457 problem as its title, detail and each field error)."""
         status, parsed = self.request(method, path, body)
         if status not in ok:
-            detail = parsed if isinstance(parsed, str) else json.dumps(parsed)
-            raise PortapackError(f"{method} {path} answered {status}: {detail[:500]}")
+            raise PortapackError(f"{method} {path} answered {status}{self.explain(parsed)}")
         return parsed
+
+    @staticmethod
+    def explain(parsed: Any) -> str:
+        """An error body as text: RFC 9457 problem details ({title, status, detail, errors})
+        line by line, anything else as compact JSON (truncated)."""
+        if isinstance(parsed, dict) and ("title" in parsed or "detail" in parsed):
+            head = " ".join(str(parsed[k]).strip() for k in ("title", "detail") if parsed.get(k))
+            errors = parsed.get("errors") or []
+            lines = [f"  - {e}" if isinstance(e, str) else f"  - {json.dumps(e)}"
+                     for e in (errors if isinstance(errors, list) else [errors])]
+            return ": " + "\n".join([head[:500], *lines[:20]])
+        detail = parsed if isinstance(parsed, str) else json.dumps(parsed)
+        return f": {detail[:500]}" if detail not in ("", "null") else ""
 
     def __repr__(self) -> str:  # never show the token
         return f"ApiClient({self.base_url!r})"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..gpu import GpuRequest
 from ..loader import Project
 from .base import (
     Feature,
@@ -19,6 +22,101 @@ from .base import (
     with_requirements,
 )
 
+# uv installs the image's dependencies (as Cog and Truss do); it comes from PyPI, so a build
+# needs no registry besides the base image's.
+UV_REQUIREMENT = "uv>=0.9,<0.14"
+
+
+# RunPod serverless chooses GPUs by POOL, not by card (REST API v2, RunPod's OpenAPI document
+# of 2026-08-20, CreateEndpointRequest.gpu; ../shared/PLATFORMS.md, "RunPod", 2026-12-01). This
+# is the build-time table: pool -> the GPU type ids in it. At deploy time the live map from
+# GET /v2/catalog/gpus replaces it. Card lists: PLATFORMS.md, completed from RunPod's Flash docs
+# (docs.runpod.io/flash/configuration/gpu-types), which put L4 in ADA_24 where PLATFORMS.md
+# says AMPERE_24: the live catalog settles it at deploy time.
+POOL_CARDS: dict[str, tuple[str, ...]] = {
+    "AMPERE_16": ("NVIDIA RTX A4000", "NVIDIA RTX 4000 Ada Generation",
+                  "NVIDIA RTX 2000 Ada Generation"),
+    "AMPERE_24": ("NVIDIA L4", "NVIDIA RTX A5000", "NVIDIA GeForce RTX 3090"),
+    "ADA_24": ("NVIDIA GeForce RTX 4090",),
+    "ADA_32_PRO": ("NVIDIA GeForce RTX 5090",),
+    "AMPERE_48": ("NVIDIA RTX A6000", "NVIDIA A40"),
+    "ADA_48_PRO": ("NVIDIA L40S", "NVIDIA L40", "NVIDIA RTX 6000 Ada Generation"),
+    "AMPERE_80": ("NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-80GB"),
+    "ADA_80_PRO": ("NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA H100 NVL"),
+    "HOPPER_141": ("NVIDIA H200",),
+    "BLACKWELL_96": ("NVIDIA RTX PRO 6000 Blackwell Server Edition",),
+    "BLACKWELL_180": ("NVIDIA B200",),
+}
+# The card a canonical GPU names, when RunPod has it (None: no such card on RunPod).
+CARDS: dict[str, str | None] = {
+    "T4": None, "L4": "NVIDIA L4", "A10G": None, "RTX-4090": "NVIDIA GeForce RTX 4090",
+    "A6000": "NVIDIA RTX A6000", "L40S": "NVIDIA L40S", "A100-40GB": None,
+    "A100-80GB": "NVIDIA A100 80GB PCIe", "H100": "NVIDIA H100 80GB HBM3", "H200": "NVIDIA H200",
+    "B200": "NVIDIA B200", "RTX-PRO-6000": "NVIDIA RTX PRO 6000 Blackwell Server Edition",
+}
+# CPU endpoints: one flavour (the OpenAPI document's CPU example), a power-of-two vCPU count
+# of at least 2 (BaseCpuConfig.vcpuCount); 32 is the largest the catalog's example lists.
+CPU_FLAVOR = "cpu5c"
+MAX_VCPUS = 32
+QUEUE_DELAY_S = 4  # RunPod's default scaler: add a worker when a job waits this long
+PLACEHOLDER_IMAGE = "REGISTRY/{name}:TAG"
+
+
+def fallback_card_pools() -> dict[str, str]:
+    """GPU type id -> pool, from the build-time table."""
+    return {card: pool for pool, cards in POOL_CARDS.items() for card in cards}
+
+
+@dataclass(frozen=True)
+class GpuSelection:
+    """The ``gpu`` block of an endpoint: pools, cards excluded, and the cards that remain."""
+
+    pools: list[str]
+    excluded: list[str]
+    allowed: list[str]
+    count: int
+
+    def body(self) -> dict[str, Any]:
+        gpu: dict[str, Any] = {"pools": self.pools, "count": self.count}
+        if self.excluded:
+            gpu["excludedTypes"] = self.excluded
+        return gpu
+
+
+def select_gpu(gpu: GpuRequest, pinned: list[str] | None,
+               card_pools: dict[str, str]) -> GpuSelection:
+    """Pools for a GPU request. ``card_pools`` maps GPU type id -> pool (the live catalog or
+    :func:`fallback_card_pools`). Without ``pinned`` cards the whole pool of the canonical
+    GPU is used (RunPod prices per pool); pinned cards keep their pools minus every other
+    card. ``ValueError`` names a pinned card no pool holds."""
+    if pinned:
+        unknown = [c for c in pinned if c not in card_pools]
+        if unknown:
+            known = ", ".join(sorted(card_pools))
+            raise ValueError(f"targets.runpod.gpu_type_ids: {', '.join(unknown)} is in no RunPod "
+                             f"serverless pool; known GPU type ids: {known}")
+        pools = list(dict.fromkeys(card_pools[c] for c in pinned))
+    else:
+        card = CARDS[gpu.type]
+        pools = [card_pools.get(card) or RunpodTarget.gpu_names[gpu.type].name] if card else [
+            RunpodTarget.gpu_names[gpu.type].name]
+    in_pools = sorted(c for c, p in card_pools.items() if p in pools)
+    excluded = [c for c in in_pools if pinned and c not in pinned]
+    allowed = [c for c in in_pools if c not in excluded]
+    return GpuSelection(pools, excluded, allowed, gpu.count)
+
+
+def vcpu_count(cpu: float) -> int:
+    """resources.cpu as RunPod takes it: a power of two from 2 to MAX_VCPUS, rounded up."""
+    return min(MAX_VCPUS, max(2, 2 ** math.ceil(math.log2(cpu))))
+
+
+def flashboot_mode(value: bool | str) -> str:
+    """The v2 enum; the v1-era boolean still means FLASHBOOT (true) or OFF (false)."""
+    if isinstance(value, bool):
+        return "FLASHBOOT" if value else "OFF"
+    return value
+
 
 class RunpodTarget(Target):
     name = "runpod"
@@ -32,20 +130,21 @@ class RunpodTarget(Target):
         "endpoint.json": "runpod/endpoint.json.j2",
         "README.md": "runpod/README.md.j2",
     }
-    # gpuTypeIds of RunPod's REST API.
+    # Serverless GPU pools (see POOL_CARDS). RunPod has no T4, A10G or 40 GB A100: the nearest
+    # pool with at least as much memory stands in.
     gpu_names: ClassVar[dict[str, GpuMapping]] = {
-        "T4": GpuMapping("NVIDIA RTX A4000", exact=False),  # RunPod offers no T4
-        "L4": GpuMapping("NVIDIA L4"),
-        "A10G": GpuMapping("NVIDIA RTX A5000", exact=False),
-        "RTX-4090": GpuMapping("NVIDIA GeForce RTX 4090"),
-        "A6000": GpuMapping("NVIDIA RTX A6000"),
-        "L40S": GpuMapping("NVIDIA L40S"),
-        "A100-40GB": GpuMapping("NVIDIA A100 80GB PCIe", exact=False),
-        "A100-80GB": GpuMapping("NVIDIA A100 80GB PCIe"),
-        "H100": GpuMapping("NVIDIA H100 80GB HBM3"),
-        "H200": GpuMapping("NVIDIA H200"),
-        "B200": GpuMapping("NVIDIA B200"),
-        "RTX-PRO-6000": GpuMapping("NVIDIA RTX PRO 6000 Blackwell Server Edition"),
+        "T4": GpuMapping("AMPERE_16", exact=False),
+        "L4": GpuMapping("AMPERE_24"),
+        "A10G": GpuMapping("AMPERE_24", exact=False),
+        "RTX-4090": GpuMapping("ADA_24"),
+        "A6000": GpuMapping("AMPERE_48"),
+        "L40S": GpuMapping("ADA_48_PRO"),
+        "A100-40GB": GpuMapping("AMPERE_80", exact=False),
+        "A100-80GB": GpuMapping("AMPERE_80"),
+        "H100": GpuMapping("ADA_80_PRO"),
+        "H200": GpuMapping("HOPPER_141"),
+        "B200": GpuMapping("BLACKWELL_180"),
+        "RTX-PRO-6000": GpuMapping("BLACKWELL_96"),
     }
     unsupported: ClassVar[dict[Feature, str]] = {
         Feature.MEMORY: "RunPod sizes memory by worker type; resources.memory is not applied",
@@ -66,6 +165,8 @@ class RunpodTarget(Target):
             docker_env=self.image_env(project),
             build_commands=spec.build_commands,
             weight_commands=weight_fetch_commands(project),
+            fetched_weight_paths=[w.path for w in spec.weights if w.scheme in ("hf", "https")],
+            uv_requirement=UV_REQUIREMENT,
             local_weights=local_weights(project),
             code_entries=list(code_entries(project)),
             concurrency=spec.scaling.concurrency,
@@ -76,45 +177,62 @@ class RunpodTarget(Target):
         )
         return ctx
 
+    def validate(self, project: Project) -> list[str]:
+        spec = project.spec
+        if spec.resources.gpu is None:
+            return []
+        try:
+            select_gpu(spec.resources.gpu, spec.targets.runpod.gpu_type_ids, fallback_card_pools())
+        except ValueError as exc:
+            return [str(exc)]
+        return []
+
     def extra_notes(self, project: Project) -> list[Note]:
         spec = project.spec
         notes = []
-        if spec.resources.gpu and "cpu" in spec.resources.model_fields_set:
+        gpu = spec.resources.gpu
+        if gpu and "cpu" in spec.resources.model_fields_set:
             notes.append(Note(self.name, "resources.cpu", "GPU workers get the CPUs of their GPU "
                               "type; resources.cpu is not applied"))
-        if spec.targets.runpod.gpu_type_ids and not spec.resources.gpu:
+        if spec.targets.runpod.gpu_type_ids and not gpu:
             notes.append(Note(self.name, "targets.runpod.gpu_type_ids", "ignored: the spec has no "
                               "resources.gpu, so the endpoint is a CPU endpoint"))
+        if (not gpu and "cpu" in spec.resources.model_fields_set
+                and vcpu_count(spec.resources.cpu) != spec.resources.cpu):
+            notes.append(Note(self.name, "resources.cpu", f"{spec.resources.cpu:g} CPU becomes "
+                              f"{vcpu_count(spec.resources.cpu)} vCPUs: RunPod CPU workers take a "
+                              f"power of two from 2 to {MAX_VCPUS}"))
         return notes + self.build_time_weights_note(project)
 
     def base_image(self, project: Project) -> str:
         return project.spec.targets.runpod.base_image or f"python:{project.spec.python}-slim"
 
-    def endpoint(self, project: Project) -> dict[str, Any]:
-        """Bodies for RunPod's REST API (POST /templates, POST /endpoints), image left to deploy."""
+    def endpoint(self, project: Project, card_pools: dict[str, str] | None = None,
+                 image: str | None = None) -> dict[str, Any]:
+        """The body of ``POST /v2/serverless`` (CreateEndpointRequest in RunPod's OpenAPI
+        document): the image, the GPU pools (``card_pools`` from the live catalog, else the
+        build-time table) or CPU flavour, workers, scaling, timeout in ms, FlashBoot, env."""
         spec, opts = project.spec, project.spec.targets.runpod
         env = dict(spec.env)
         env.update({s: f"{{{{ RUNPOD_SECRET_{s} }}}}" for s in spec.secrets})
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "type": "QUEUE",
+            "image": image or PLACEHOLDER_IMAGE.format(name=spec.name),
+        }
         gpu = spec.resources.gpu
-        endpoint: dict[str, Any] = {"name": spec.name}
         if gpu:
-            endpoint |= {"computeType": "GPU",
-                         "gpuTypeIds": opts.gpu_type_ids or [self.gpu_name(gpu)],
-                         "gpuCount": gpu.count}
+            body["gpu"] = select_gpu(gpu, opts.gpu_type_ids,
+                                     card_pools or fallback_card_pools()).body()
         else:
-            endpoint |= {"computeType": "CPU", "vcpuCount": max(1, round(spec.resources.cpu))}
-        endpoint |= {
-            "workersMin": spec.scaling.min_replicas,
-            "workersMax": spec.scaling.max_replicas,
-            "idleTimeout": spec.scaling.idle_timeout,
-            "executionTimeoutMs": spec.scaling.timeout * 1000,
-            "flashboot": opts.flashboot,
+            body["cpu"] = [{"id": CPU_FLAVOR, "vcpuCount": vcpu_count(spec.resources.cpu)}]
+        body |= {
+            "workers": {"min": spec.scaling.min_replicas, "max": spec.scaling.max_replicas,
+                        "idleTimeout": spec.scaling.idle_timeout},
+            "scaling": {"type": "QUEUE_DELAY", "queueDelay": QUEUE_DELAY_S},
+            "timeout": spec.scaling.timeout * 1000,
+            "flashboot": flashboot_mode(opts.flashboot),
+            "disk": opts.container_disk_gb,
+            "env": env,
         }
-        return {
-            "template": {"name": spec.name, "imageName": None, "isServerless": True,
-                         "category": "NVIDIA" if gpu else "CPU",
-                         "volumeInGb": 0,
-                         "containerDiskInGb": opts.container_disk_gb, "env": env},
-            "endpoint": endpoint,
-        }
-
+        return body
