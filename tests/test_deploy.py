@@ -4,8 +4,9 @@ Nothing here talks to a real platform. Each platform is checked at its narrowest
 boundary:
 
 * RunPod: the image is built on the real Docker engine and pushed to the real registry on
-  loopback (.ci/docker-setup.sh starts both); the REST calls go to a local stand-in for
-  RunPod's API (PORTAPACK_RUNPOD_API_URL). Without an engine, base image or registry those
+  loopback (.ci/docker-setup.sh starts both); the REST calls go to tests/runpod_standin.py,
+  which checks every body against RunPod's OpenAPI document (PORTAPACK_RUNPOD_API_URL); the
+  RunPod deploy tests are in test_deploy_runpod.py. Without an engine, base image or registry those
   tests skip, saying why; with PORTAPACK_REQUIRE_DOCKER=1 they fail instead.
 * Replicate: a stand-in for Replicate's HTTP API (PORTAPACK_REPLICATE_API_URL) and a fake
   ``cog`` executable first on PATH that records its argv and cwd.
@@ -43,11 +44,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from dockerenv import BASE, engine_with_base, unavailable
+from runpod_standin import RunpodV2StandIn
 
 import portapack
 import portapack.deployers.modal as modal_deploy
 import portapack.images
-from portapack.build import read_marker
 from portapack.cli import main
 from portapack.deployers import (
     DeployError,
@@ -58,7 +59,6 @@ from portapack.deployers import (
     deploy,
     deployer_for,
 )
-from portapack.deployers.runpod import image_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY_ADDR = os.environ.get("PORTAPACK_REGISTRY_ADDR", "127.0.0.1:5005")
@@ -169,43 +169,6 @@ class StandIn:
                 {k: v for k, v in r.headers.items() if k != "authorization"})
             found += [f"{r.method} {r.path}: {v}" for v in values if v in text]
         return found
-
-
-class RunpodApi(StandIn):
-    """RunPod REST v1: templates and serverless endpoints. Like the real API, GET /templates
-    leaves out templates bound to an endpoint unless includeEndpointBoundTemplates=true."""
-
-    def __init__(self, token: str):
-        super().__init__(token)
-        self.templates: dict[str, dict] = {}
-        self.endpoints: dict[str, dict] = {}
-
-    def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        parsed = urllib.parse.urlsplit(path)
-        query = urllib.parse.parse_qs(parsed.query)
-        route = parsed.path
-        bound = {e.get("templateId") for e in self.endpoints.values()}
-        if method == "GET" and route == "/templates":
-            everything = query.get("includeEndpointBoundTemplates") == ["true"]
-            return 200, [t for t in self.templates.values() if everything or t["id"] not in bound]
-        if method == "POST" and route == "/templates":
-            tid = f"tpl{len(self.templates) + 1}x"
-            self.templates[tid] = {"id": tid, **body}
-            return 200, self.templates[tid]
-        if method == "GET" and route == "/endpoints":
-            return 200, list(self.endpoints.values())
-        if method == "POST" and route == "/endpoints":
-            eid = f"ep{len(self.endpoints) + 1}x"
-            self.endpoints[eid] = {"id": eid, **body}
-            return 200, self.endpoints[eid]
-        m = re.fullmatch(r"/(templates|endpoints)/([^/]+)", route)
-        if method == "PATCH" and m:
-            store = self.templates if m.group(1) == "templates" else self.endpoints
-            if m.group(2) not in store:
-                return 404, {"error": f"{m.group(1)[:-1]} {m.group(2)} not found"}
-            store[m.group(2)].update(body)
-            return 200, store[m.group(2)]
-        return 404, {"error": f"no route {method} {path}"}
 
 
 class ReplicateApi(StandIn):
@@ -417,7 +380,7 @@ def isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def runpod_api():
-    api = RunpodApi(RUNPOD_KEY)
+    api = RunpodV2StandIn(RUNPOD_KEY)  # RunPod's REST v2, schema-checked: tests/runpod_standin.py
     yield api
     api.stop()
     assert api.leaks(SECRET, RUNPOD_KEY) == [], "a secret reached the RunPod stand-in"
@@ -436,7 +399,7 @@ class Rig:
     stand-ins, a fake cog on PATH, truss.push and Modal's subprocess recorded. A test then
     breaks one thing at a time."""
 
-    def __init__(self, tmp_path: Path, monkeypatch, runpod_api: RunpodApi,
+    def __init__(self, tmp_path: Path, monkeypatch, runpod_api: RunpodV2StandIn,
                  replicate_api: ReplicateApi):
         self.tmp, self.mp = tmp_path, monkeypatch
         self.progress: list[str] = []
@@ -510,7 +473,7 @@ class Rig:
                                          str(self.out), *args])
 
     def assert_nothing_done(self) -> None:
-        assert self.runpod_api.requests == [], self.runpod_api.calls()
+        assert self.runpod_api.writes() == [], self.runpod_api.calls()  # preflight may GET
         assert self.replicate_api.requests == [], self.replicate_api.calls()
         assert self.cog_calls() == []
         assert self.truss_calls == []
@@ -706,52 +669,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(base.urllib.request, "urlopen", refuse)
 
 
-def test_cli_runpod_dry_run_json_prints_the_resolved_plan(rig, no_network):
-    digest = read_marker(rig.out / "runpod")["digest"]
-    image = f"{REGISTRY}/{rig.name}:{image_tag(digest, None)}"  # no --base-image given
-    result = rig.cli("--target", "runpod", "--dry-run", "--json", "--registry", REGISTRY)
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
-    assert report["ok"] is True
-    plan = report["plan"]
-    assert plan["target"] == "runpod" and plan["name"] == rig.name
-    assert plan["problems"] == [] and plan["secrets"] == ["HF_TOKEN"]
-    assert plan["settings"] == {
-        "computeType": "GPU", "gpuTypeIds": ["NVIDIA RTX A5000"], "gpuCount": 1,
-        "workersMin": 0, "workersMax": 2, "idleTimeout": 120, "executionTimeoutMs": 60000,
-        "flashboot": True, "image": image, "api": rig.runpod_api.url}
-    assert plan["steps"] == [
-        {"action": "build image", "tag": image, "context": str(rig.out / "runpod")},
-        {"action": "push image", "image": image},
-        {"action": "create or update template", "name": rig.name,
-         "env": ["HF_TOKEN", "LOG_LEVEL"]},
-        {"action": "create or update endpoint", "name": rig.name},
-    ]
-    assert SECRET not in result.output and RUNPOD_KEY not in result.output
-    rig.assert_nothing_done()
-
-
-def test_dry_run_text_shows_settings_steps_and_would_be_problems(rig, no_network):
-    """The registry from the spec; preflight problems listed without failing anything else."""
-    spec_file = rig.proj / "portapack.yaml"
-    data = yaml.safe_load(spec_file.read_text())
-    data["targets"] = {"runpod": {"registry": REGISTRY}}
-    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    portapack.build(rig.proj, ["runpod"], rig.out)
-    rig.mp.delenv("RUNPOD_API_KEY")
-    result = rig.cli("--target", "runpod", "--dry-run")
-    assert result.exit_code == 1, result.output
-    assert f"plan for runpod ({rig.name}), nothing done:" in result.output
-    assert "gpuTypeIds: ['NVIDIA RTX A5000']" in result.output
-    assert f"image: {REGISTRY}/{rig.name}:" in result.output
-    assert "secrets the platform must hold: HF_TOKEN" in result.output
-    assert "  1. build image (tag=" in result.output
-    assert "  4. create or update endpoint (name=" in result.output
-    assert "preflight would fail: RUNPOD_API_KEY is not set" in result.output
-    assert "Traceback" not in result.output
-    rig.assert_nothing_done()
-
-
 def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
     cog = rig.deploy("cog", dry_run=True)
     assert isinstance(cog, Plan) and cog.problems == []
@@ -816,165 +733,6 @@ def test_dry_run_plan_is_the_same_before_and_after_building(rig, no_network):
     assert planned["steps"][0]["action"] == "build"
     assert planned["steps"][1:] == built["steps"]
     assert planned["settings"] == built["settings"]
-
-
-# == RunPod: API semantics (image steps stubbed) ===================================================
-def expected_runpod_bodies(rig: Rig, image: str) -> tuple[dict, dict]:
-    template = {"name": rig.name, "imageName": image, "isServerless": True, "category": "NVIDIA",
-                "volumeInGb": 0,
-                "containerDiskInGb": 20,
-                "env": {"LOG_LEVEL": "info", "HF_TOKEN": "{{ RUNPOD_SECRET_HF_TOKEN }}"}}
-    endpoint = {"name": rig.name, "computeType": "GPU", "gpuTypeIds": ["NVIDIA RTX A5000"],
-                "gpuCount": 1, "workersMin": 0, "workersMax": 2, "idleTimeout": 120,
-                "executionTimeoutMs": 60000, "flashboot": True}
-    return template, endpoint
-
-
-def check_runpod_requests(api: RunpodApi, rig: Rig, image: str, *, first: bool) -> None:
-    template, endpoint = expected_runpod_bodies(rig, image)
-    for r in api.requests:
-        assert r.headers["authorization"] == f"Bearer {RUNPOD_KEY}"
-        if r.body is not None:
-            assert r.headers["content-type"] == "application/json"
-    reqs = [(r.method, r.path, r.body) for r in api.requests]
-    if first:
-        assert reqs == [
-            ("GET", "/v1/templates?includeEndpointBoundTemplates=true", None),
-            ("POST", "/v1/templates", template),
-            ("GET", "/v1/endpoints", None),
-            ("POST", "/v1/endpoints", dict(endpoint, templateId="tpl1x")),
-        ]
-    else:
-        update_template = {k: v for k, v in template.items() if k not in ("isServerless", "category")}
-        update_endpoint = {k: v for k, v in endpoint.items() if k != "computeType"}
-        assert reqs == [
-            ("GET", "/v1/templates?includeEndpointBoundTemplates=true", None),
-            ("PATCH", "/v1/templates/tpl1x", update_template),
-            ("GET", "/v1/endpoints", None),
-            ("PATCH", "/v1/endpoints/ep1x", dict(update_endpoint, templateId="tpl1x")),
-        ]
-    assert list(api.templates) == ["tpl1x"] and list(api.endpoints) == ["ep1x"]
-
-
-def check_runpod_result(result: DeployResult, rig: Rig) -> None:
-    assert result.target == "runpod" and result.name == rig.name
-    assert result.endpoint_id == "ep1x"
-    assert result.url == "https://api.runpod.ai/v2/ep1x/runsync"
-    assert result.sample_request == (
-        "curl -s https://api.runpod.ai/v2/ep1x/runsync -H 'Authorization: Bearer "
-        "$RUNPOD_API_KEY' -H 'Content-Type: application/json' "
-        "-d '{\"input\": {\"text\": \"I love it, love it!\"}}'")
-    assert result.steps_done == ["build image", "push image", "create or update template",
-                                 "create or update endpoint"]
-    assert result.to_json()["endpoint_id"] == "ep1x"
-
-
-def test_runpod_api_create_then_update_without_docker(rig, monkeypatch):
-    """The REST semantics on their own (image steps recorded, not run): always runs."""
-    import portapack.deployers.runpod as runpod_deploy
-
-    images: list[tuple] = []
-    monkeypatch.setattr(portapack.images, "build_image",
-                        lambda path, tag, **kw: images.append(("build", Path(path), tag,
-                                                               kw["base_image"])))
-    monkeypatch.setattr(runpod_deploy, "push_image", lambda tag, say: images.append(("push", tag)))
-    image = f"{REGISTRY}/{rig.name}:{image_tag(read_marker(rig.out / 'runpod')['digest'], BASE)}"
-    check_runpod_result(rig.deploy("runpod"), rig)
-    assert images == [("build", rig.out / "runpod", image, BASE), ("push", image)]
-    check_runpod_requests(rig.runpod_api, rig, image, first=True)
-    rig.runpod_api.requests.clear()
-    check_runpod_result(rig.deploy("runpod"), rig)
-    check_runpod_requests(rig.runpod_api, rig, image, first=False)
-
-
-# == RunPod: real engine, real registry ===========================================================
-@pytest.fixture
-def real_rig(rig, docker_env, pushed_names):
-    rig.mp.setattr(portapack.images, "docker_client", _REAL_DOCKER_CLIENT)
-    pushed_names.append(rig.name)
-    return rig
-
-
-@pytest.mark.docker
-def test_runpod_end_to_end_builds_pushes_creates_then_updates(real_rig):
-    rig = real_rig
-    digest = read_marker(rig.out / "runpod")["digest"]
-    image = f"{REGISTRY}/{rig.name}:{image_tag(digest, BASE)}"
-    assert registry_tags(rig.name)[0] == 404
-
-    result = rig.deploy("runpod")
-    check_runpod_result(result, rig)
-    check_runpod_requests(rig.runpod_api, rig, image, first=True)
-    # the image really is in the registry, under the tag the template names
-    status, body = registry_tags(rig.name)
-    assert status == 200 and body == {"name": f"{NAMESPACE}/{rig.name}", "tags": [image_tag(digest, BASE)]}
-    config = local_docker().images.get(image).attrs
-    assert SECRET not in json.dumps(config)
-    # long steps showed progress: docker build's steps, then the push
-    progress = "\n".join(rig.progress)
-    assert progress.index("build image...") < progress.index("Step 1/") < progress.index(
-        "push image...") < progress.index("create or update template...")
-    assert re.search(r"^  (Pushed|Layer already exists|Mounted from)", progress, re.M), progress
-    assert "created template tpl1x" in progress and "created endpoint ep1x" in progress
-
-    rig.runpod_api.requests.clear()
-    rig.progress.clear()
-    result = rig.deploy("runpod")  # the same deploy again: update, no duplicates
-    check_runpod_result(result, rig)
-    check_runpod_requests(rig.runpod_api, rig, image, first=False)
-    assert "updated template tpl1x" in rig.progress and "updated endpoint ep1x" in rig.progress
-    assert registry_tags(rig.name)[1]["tags"] == [image_tag(digest, BASE)]
-
-
-@pytest.mark.docker
-def test_runpod_failed_step_says_what_was_done_and_a_retry_recovers(real_rig):
-    rig = real_rig
-    rig.runpod_api.failures[("POST", "/endpoints")] = (
-        500, {"error": "create endpoint: no capacity for NVIDIA RTX A5000"})
-    with pytest.raises(DeployError) as info:
-        rig.deploy("runpod")
-    message = str(info.value)
-    assert message.splitlines() == [
-        "create or update endpoint failed: POST /endpoints answered 500: "
-        '{"error": "create endpoint: no capacity for NVIDIA RTX A5000"}',
-        "  done: build image",
-        "  done: push image",
-        "  done: create or update template",
-        "  not done: create or update endpoint",
-    ]
-    assert SECRET not in message and RUNPOD_KEY not in message
-    assert registry_tags(rig.name)[0] == 200  # the push really was done
-    rig.runpod_api.failures.clear()
-    rig.runpod_api.requests.clear()
-    rig.deploy("runpod")  # retry: the template is updated, the endpoint created once
-    assert [(r.method, r.path) for r in rig.runpod_api.requests if r.method != "GET"] == [
-        ("PATCH", "/v1/templates/tpl1x"), ("POST", "/v1/endpoints")]
-    assert len(rig.runpod_api.templates) == 1 and len(rig.runpod_api.endpoints) == 1
-
-
-@pytest.mark.docker
-def test_cli_runpod_deploy_prints_endpoint_and_never_the_secret(real_rig):
-    rig = real_rig
-    result = rig.cli("--target", "runpod", "--registry", REGISTRY, "--base-image", BASE,
-                     "--build")
-    assert result.exit_code == 0, result.output
-    out = result.output
-    assert f"deployed {rig.name} to runpod" in out
-    assert "  id:  ep1x" in out
-    assert "  url: https://api.runpod.ai/v2/ep1x/runsync" in out
-    assert ("  try: curl -s https://api.runpod.ai/v2/ep1x/runsync -H 'Authorization: Bearer "
-            "$RUNPOD_API_KEY'") in out
-    assert "build image..." in out and "push image..." in out and "Step 1/" in out
-    # the secret's value: not in any output, build file, request or image
-    assert SECRET not in out and RUNPOD_KEY not in out
-    assert files_containing(rig.out, SECRET) == []
-    assert rig.runpod_api.leaks(SECRET) == []
-    posted = [r.body for r in rig.runpod_api.requests if r.method == "POST"]
-    assert posted[0]["env"]["HF_TOKEN"] == "{{ RUNPOD_SECRET_HF_TOKEN }}"
-    digest = read_marker(rig.out / "runpod")["digest"]
-    assert registry_tags(rig.name)[1]["tags"] == [image_tag(digest, BASE)]
-    image = local_docker().images.get(f"{REGISTRY}/{rig.name}:{image_tag(digest, BASE)}")
-    assert SECRET not in json.dumps(image.attrs) + json.dumps(image.history())
 
 
 # == Replicate (Cog) ==============================================================================
