@@ -423,6 +423,9 @@ def _display(path: Path) -> str:
 from .commands.cost import cost as cost_command  # noqa: E402 (it uses the helpers above)
 
 main.add_command(cost_command)
+from .commands.importer import import_command  # noqa: E402 (it uses the helpers above)
+
+main.add_command(import_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
