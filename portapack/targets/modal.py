@@ -9,6 +9,7 @@ from ..render import py_display, py_literal
 from .base import (
     Feature,
     GpuMapping,
+    Note,
     Target,
     code_entries,
     example_input,
@@ -47,6 +48,30 @@ class ModalTarget(Target):
         Feature.WEIGHTS_S3: "not fetched; mount the bucket with modal.CloudBucketMount in modal_app.py",
         Feature.WEIGHTS_GS: "not fetched; mount the bucket with modal.CloudBucketMount in modal_app.py",
     }
+
+    def validate(self, project: Project) -> list[str]:
+        """Python versions Modal will no longer deploy."""
+        # modal 1.6.4 modal/_image.py, deprecation dated 2026-11-04: "Modal 1.7.0 and later will
+        # not run or deploy apps that use Images with Python 3.10".
+        if project.spec.python == "3.10":
+            return ['python: "3.10" cannot deploy on Modal: Modal 1.7 and later will not run or '
+                    'deploy Images with Python 3.10 (deprecated in Modal 1.6, 2026-11-04); set '
+                    'python: "3.11" or newer']
+        return []
+
+    def extra_notes(self, project: Project) -> list[Note]:
+        """Concurrency on Modal runs a sync predict() on threads."""
+        concurrency = project.spec.scaling.concurrency
+        if concurrency <= 1:
+            return []
+        # predict() is always a plain def (portapack.signature), and @modal.concurrent runs a
+        # sync method's inputs on a thread pool (Modal 1.x docs, "Input concurrency"). An async
+        # adapter could only hand the call to a thread too, or serialize it behind a lock and
+        # undo the concurrency asked for; so the honest mapping is a note.
+        return [Note(self.name, Feature.CONCURRENCY.value,
+                     f"@modal.concurrent(max_inputs={concurrency}) runs your sync predict() on "
+                     f"up to {concurrency} threads at once in one container: it must be "
+                     "thread-safe (no shared mutable state without a lock)")]
 
     def context(self, project: Project) -> dict[str, Any]:
         spec, pred = project.spec, project.predictor

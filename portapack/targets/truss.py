@@ -5,7 +5,23 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..loader import Project
-from .base import Feature, GpuMapping, Target, example_input, local_weights, typing_names, with_requirements
+from .base import (
+    Feature,
+    GpuMapping,
+    Note,
+    Target,
+    example_input,
+    local_weights,
+    requested_features,
+    typing_names,
+    with_requirements,
+)
+
+# Secret names that hold a Hugging Face token (huggingface_hub reads both). A spec declaring
+# one gets it named as the hf:// weights' auth_secret_name, so gated repos download on Baseten
+# (truss 0.18.36 truss/base/truss_config.py WeightsSource.auth_secret_name; Baseten docs
+# "private model" / weights guides, checked 2026-12-01).
+HF_TOKEN_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 
 class TrussTarget(Target):
@@ -35,11 +51,17 @@ class TrussTarget(Target):
         "B200": GpuMapping("B200"),
         "RTX-PRO-6000": GpuMapping("RTX_PRO_6000"),
     }
+    # min/max replicas, idle_timeout and concurrency are applied by `portapack deploy` through
+    # Baseten's management API after the push (config.yaml has no autoscaling): see
+    # extra_notes and portapack/deployers/truss.py.
     unsupported: ClassVar[dict[Feature, str]] = {
-        Feature.MIN_REPLICAS: "Baseten sets autoscaling on the deployment, not in config.yaml",
-        Feature.MAX_REPLICAS: "Baseten sets autoscaling on the deployment, not in config.yaml",
-        Feature.IDLE_TIMEOUT: "Baseten sets scale-down delay on the deployment, not in config.yaml",
         Feature.TIMEOUT: "Truss has no per-prediction timeout setting",
+    }
+    # What deploy sets through the API: spec field -> Baseten autoscaling setting.
+    autoscaling_fields: ClassVar[dict[Feature, str]] = {
+        Feature.MIN_REPLICAS: "min_replica",
+        Feature.MAX_REPLICAS: "max_replica",
+        Feature.IDLE_TIMEOUT: "scale_down_delay",
     }
 
     def context(self, project: Project) -> dict[str, Any]:
@@ -55,8 +77,29 @@ class TrussTarget(Target):
             accelerator=accelerator,
             example_input=example_input(project),
             config=self.config(project, accelerator),
+            autoscaling=self.autoscaling(project),
         )
         return ctx
+
+    def extra_notes(self, project: Project) -> list[Note]:
+        """Scaling the user set is not in config.yaml: say that deploy applies it."""
+        used = requested_features(project)
+        return [Note(self.name, f.value, f"not in config.yaml (Baseten keeps autoscaling on the "
+                      f"deployment); 'portapack deploy' sets {setting} through Baseten's API "
+                      "after the push")
+                for f, setting in self.autoscaling_fields.items() if f in used]
+
+    def autoscaling(self, project: Project) -> dict[str, int]:
+        """The body of Baseten's PATCH .../autoscaling_settings for this spec: every field, so
+        a deployment always matches the spec (Baseten's own defaults differ: 900 s delay)."""
+        scaling = project.spec.scaling
+        return {"min_replica": scaling.min_replicas, "max_replica": scaling.max_replicas,
+                "scale_down_delay": scaling.idle_timeout,  # both in seconds, 0-3600 on Baseten
+                "concurrency_target": scaling.concurrency}
+
+    def hf_secret(self, project: Project) -> str | None:
+        """The declared secret holding a Hugging Face token, if any."""
+        return next((s for s in HF_TOKEN_SECRETS if s in project.spec.secrets), None)
 
     def accelerator(self, project: Project) -> str | None:
         gpu = project.spec.resources.gpu
@@ -92,7 +135,11 @@ class TrussTarget(Target):
             config["build_commands"] = list(spec.build_commands)
         remote = [w for w in spec.weights if w.scheme != "local"]
         if remote:
-            config["weights"] = [{"source": w.source, "mount_location": w.path} for w in remote]
+            hf_secret = self.hf_secret(project)
+            config["weights"] = [
+                {"source": w.source, "mount_location": w.path}
+                | ({"auth_secret_name": hf_secret} if w.scheme == "hf" and hf_secret else {})
+                for w in remote]
         if spec.examples:
             config["model_metadata"] = {"example_model_input": spec.examples[0].input}
         return config
