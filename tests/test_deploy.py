@@ -42,6 +42,7 @@ from typing import Any
 
 import pytest
 import yaml
+from baseten_standin import BasetenApi
 from click.testing import CliRunner
 from dockerenv import BASE, engine_with_base, unavailable
 from runpod_standin import RunpodV2StandIn
@@ -67,6 +68,7 @@ REGISTRY = f"{REGISTRY_ADDR}/{NAMESPACE}"
 SECRET = "sk-very-secret"
 RUNPOD_KEY = "dummy-runpod-key-7f3a"
 REPLICATE_TOKEN = "dummy-replicate-token-91c2"
+BASETEN_KEY = "dummy-baseten-key"
 OWNER = "acme"
 _REAL_DOCKER_CLIENT = portapack.images.docker_client
 _DOCKER_HOST = os.environ.get("DOCKER_HOST")
@@ -430,7 +432,7 @@ class Rig:
         replicate_api.pushes = lambda model: sum(
             1 for c in self.cog_calls() if c["argv"][2:] == [f"r8.im/{model}"])
         # Baseten
-        monkeypatch.setenv("BASETEN_TRUSS_AUTH_API_KEY", "dummy-baseten-key")
+        monkeypatch.setenv("BASETEN_TRUSS_AUTH_API_KEY", BASETEN_KEY)
         monkeypatch.setenv("BASETEN_TRUSS_AUTH_REMOTE_URL", "https://app.baseten.co")
         import truss
 
@@ -440,6 +442,7 @@ class Rig:
         def fake_push(*args, **kwargs):
             inspect.signature(real_push).bind(*args, **kwargs)  # what truss really accepts
             self.truss_calls.append(dict(kwargs, _args=args))
+            self.baseten_api.add_model("mdl7q2", kwargs["model_name"], "dep1")
             return SimpleNamespace(model_id="mdl7q2", model_deployment_id="dep1")
 
         monkeypatch.setattr(truss, "push", fake_push)
@@ -459,6 +462,10 @@ class Rig:
 
         monkeypatch.setattr(modal_deploy, "subprocess", SimpleNamespace(
             run=fake_run, TimeoutExpired=subprocess.TimeoutExpired))
+        # The reachability probe is tested for real in test_deploy_modal.py; here it passes.
+        self.modal_probes: list[float] = []
+        monkeypatch.setattr(modal_deploy, "probe_modal",
+                            lambda timeout=15.0: self.modal_probes.append(timeout))
 
     def cog_calls(self) -> list[dict]:
         if not self.cog_record.exists():
@@ -482,8 +489,21 @@ class Rig:
 
 
 @pytest.fixture
-def rig(tmp_path, monkeypatch, runpod_api, replicate_api) -> Rig:
-    return Rig(tmp_path, monkeypatch, runpod_api, replicate_api)
+def baseten_api(monkeypatch):
+    """Baseten's management API, schema-checked: tests/baseten_standin.py."""
+    api = BasetenApi(BASETEN_KEY)
+    monkeypatch.setenv("PORTAPACK_BASETEN_API_URL", api.url)
+    yield api
+    api.stop()
+    assert api.refused == [], "the Baseten stand-in refused a request"
+    assert not any(SECRET in json.dumps(c.body) + c.path for c in api.calls)
+
+
+@pytest.fixture
+def rig(tmp_path, monkeypatch, runpod_api, replicate_api, baseten_api) -> Rig:
+    rig = Rig(tmp_path, monkeypatch, runpod_api, replicate_api)
+    rig.baseten_api = baseten_api
+    return rig
 
 
 def no_sdk(monkeypatch, module: str) -> None:
@@ -630,11 +650,13 @@ def test_preflight_accepts_the_files_the_platforms_read(rig, isolated_env):
         rig.deploy("modal")
     (isolated_env / ".modal.toml").write_text(
         '[default]\ntoken_id = "ak-x"\ntoken_secret = "as-x"\nactive = true\n')
-    (isolated_env / ".trussrc").write_text(
-        "[baseten]\nremote_provider = baseten\napi_key = k\nremote_url = https://app.baseten.co\n")
+    (isolated_env / ".trussrc").write_text("[baseten]\nremote_provider = baseten\napi_key = "
+                                           f"{BASETEN_KEY}\nremote_url = https://app.baseten.co\n")
     project = portapack.load_project(rig.proj, exclude=(rig.out,))
     for target in ("modal", "truss"):
         deployer_for(target, project, rig.out, rig.options).preflight()
+    # truss sends a ~/.trussrc key as "Api-Key" (an env key as "Bearer"); so does the preflight
+    assert rig.baseten_api.calls[-1].authorization == f"Api-Key {BASETEN_KEY}"
 
 
 def test_truss_preflight_rejects_half_set_env_credentials(rig, isolated_env):
@@ -687,9 +709,13 @@ def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
     assert truss.settings["model_name"] == rig.name
     assert truss.settings["resources"]["accelerator"] == "A10G"
     assert truss.settings["promote"] is True and truss.settings["publish"] is True
-    assert truss.to_json()["steps"] == [{
-        "action": "push truss", "target_directory": str(rig.out / "truss"),
-        "model_name": rig.name, "publish": True, "promote": True}]
+    scaling = {"min_replica": 0, "max_replica": 2, "scale_down_delay": 120, "concurrency_target": 1}
+    assert truss.settings["autoscaling"] == scaling
+    assert truss.to_json()["steps"] == [
+        {"action": "push truss", "target_directory": str(rig.out / "truss"),
+         "model_name": rig.name, "publish": True, "promote": True},
+        {"action": "set autoscaling", "on": "the new deployment and the production environment",
+         **scaling}]
 
     result = rig.cli("--target", "modal", "--dry-run", "--json")
     assert result.exit_code == 0, result.output
@@ -815,7 +841,11 @@ def test_truss_push_gets_the_exact_arguments(rig):
     # published, not promoted: the deployment's own URL, not production's
     assert result.url == "https://model-mdl7q2.api.baseten.co/deployment/dep1/predict"
     assert "$BASETEN_API_KEY" in result.sample_request
-    assert result.steps_done == ["push truss"]
+    assert result.steps_done == ["push truss", "set autoscaling"]
+    # preflight proved the key, then the push's deployment got the spec's scaling (the exact
+    # requests are checked in test_deploy_truss.py)
+    assert [(c.method, c.path) for c in rig.baseten_api.calls] == [
+        ("GET", "/v1/models"), ("PATCH", "/v1/models/mdl7q2/deployments/dep1/autoscaling_settings")]
 
 
 def test_truss_promote_comes_from_the_spec_or_the_flag(rig):
@@ -933,7 +963,7 @@ def test_python_api_returns_result_objects(rig):
     assert result.to_json() == {
         "target": "truss", "name": rig.name, "endpoint_id": "mdl7q2",
         "url": "https://model-mdl7q2.api.baseten.co/deployment/dep1/predict",
-        "sample_request": result.sample_request, "steps_done": ["push truss"]}
+        "sample_request": result.sample_request, "steps_done": ["push truss", "set autoscaling"]}
     with pytest.raises(portapack.TargetError, match="unknown target 'heroku'"):
         deploy(rig.proj, "heroku", rig.out)
 
