@@ -144,7 +144,11 @@ def check_out(out: Path) -> None:
 def spec_yaml(imported: Imported) -> str:
     header = (f"# portapack.yaml: imported from a {imported.platform} project by "
               f"'portapack import {imported.platform}'.\n")
-    return header + yaml.safe_dump(imported.spec, sort_keys=False, allow_unicode=True, width=100)
+    from ..spec import Spec
+
+    order = list(Spec.model_fields)
+    spec = dict(sorted(imported.spec.items(), key=lambda kv: order.index(kv[0])))
+    return header + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
 
 
 def write_project(imported: Imported, out: Path, *, strict: bool = False) -> ImportResult:

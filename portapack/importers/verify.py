@@ -1,0 +1,173 @@
+"""Proof that an import behaves the same: the examples run on the ORIGINAL project under its
+own platform runtime, and their outputs become the expected outputs of ``portapack test`` on
+the imported project (in-process and all four targets' runtimes).
+
+The original runs from a copy of its folder (its runtime may write there): Cog's server
+(``COG_PREDICT_TYPE_STUB=<run ref> python -m cog.server.http``), Truss's own loader, RunPod's
+local API (``python -u <handler> --rp_serve_api``). Its requirements must be importable here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..loader import Project
+from ..runtimes.base import Outcome, Runtime
+from ..runtimes.cog import CogRuntime
+from ..runtimes.inprocess import TrussRuntime
+from ..runtimes.runpod import RunpodRuntime
+from ..testing import CaseResult, TestReport, run_tests
+from .base import SKIP_DIRS
+
+ORIGINAL = "original"
+
+
+class OriginalCogRuntime(CogRuntime):
+    """The source Cog project under Cog's own server, with its own runner reference."""
+
+    def __init__(self, project_dir: Path, ref: str, **kwargs: Any):
+        super().__init__(project_dir, **kwargs)
+        self.ref = ref
+
+    def process_env(self) -> dict[str, str]:
+        env = super().process_env()
+        env["COG_PREDICT_TYPE_STUB"] = self.ref
+        return env
+
+
+class OriginalRunpodRuntime(RunpodRuntime):
+    """The source worker under RunPod's local API, started from its own handler file."""
+
+    def __init__(self, project_dir: Path, handler: str, **kwargs: Any):
+        super().__init__(project_dir, **kwargs)
+        self.handler = handler
+
+    def command(self) -> list[str]:
+        return [self.python, "-u", self.handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",
+                "--rp_api_port", str(self.port)]
+
+
+def original_runtime(platform: str, copy: Path, env: dict[str, str]) -> Runtime:
+    if platform == "cog":
+        from .cog import runner_ref
+        return OriginalCogRuntime(copy, runner_ref(copy), env=env)
+    if platform == "truss":
+        return TrussRuntime(copy, env=env)
+    from .runpod import find_handler
+    return OriginalRunpodRuntime(copy, find_handler(copy)[0], env=env)
+
+
+def verify(platform: str, src: Path, project: Project, *, targets: list[str] | None = None,
+           out: Path | None = None, tolerance: float | None = None,
+           on_result: Callable[[CaseResult], None] | None = None) -> TestReport:
+    """Run the examples on the original, then ``portapack test`` the import against them."""
+    if not project.spec.examples:
+        report = TestReport()
+        report.results.append(CaseResult(ORIGINAL, "examples", False, error="the imported spec has "
+                                         "no examples; pass --example to import, or add some"))
+        return report
+    secrets = {name: f"portapack-verify-{name.lower()}" for name in project.spec.secrets}
+    work = Path(tempfile.mkdtemp(prefix="portapack-verify-"))
+    report = TestReport()
+    try:
+        copy = work / "original"
+        shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+        env = dict(secrets)
+        if platform == "cog":  # what `cog build` would bake into the image from the runner
+            env["COG_MAX_CONCURRENCY"] = str(project.spec.scaling.concurrency)
+        runtime = original_runtime(platform, copy, env)
+        expected = _original_outputs(platform, runtime, project, secrets, report, on_result)
+        if expected is None:
+            return report
+        examples = [e.model_copy(update={"output": want}) for e, want in
+                    zip(project.spec.examples, expected, strict=True)]
+        checked = dataclasses.replace(project, spec=project.spec.model_copy(update={"examples": examples}))
+        with _environ(secrets):  # the imported predictor reads its secrets from the environment
+            imported = run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
+                                 out or work / "build", tolerance=tolerance, on_result=on_result)
+        report.results += imported.results
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _original_outputs(platform: str, runtime: Runtime, project: Project, secrets: dict[str, str],
+                      report: TestReport, on_result) -> list[Any] | None:
+    def record(result: CaseResult) -> None:
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    try:
+        runtime.start()
+    except Exception as exc:  # noqa: BLE001 (any failure to start is the finding)
+        record(CaseResult(ORIGINAL, "start", False, error=str(exc)))
+        return None
+    outputs = []
+    try:
+        for n, example in enumerate(project.spec.examples, start=1):
+            inputs = _original_inputs(platform, example.input, secrets)
+            if platform == "runpod" and project.predictor.streaming:
+                outcome: Outcome = runtime.stream(inputs)
+            else:
+                outcome = runtime.predict(inputs)
+            record(CaseResult(ORIGINAL, f"example {n}", outcome.ok, outcome.seconds,
+                              actual=outcome.output, error=outcome.error))
+            if not outcome.ok:
+                return None
+            outputs.append(outcome.output)
+    finally:
+        runtime.stop()
+    return outputs
+
+
+def _original_inputs(platform: str, inputs: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+    from .typed import DICT_INPUT
+
+    if platform in ("truss", "runpod") and set(inputs) == {DICT_INPUT}:
+        return inputs[DICT_INPUT]  # the single dict input is the original's whole request
+    if platform == "cog":  # Cog passed each secret as a Secret input
+        return {**inputs, **{name.lower(): value for name, value in secrets.items()}}
+    return inputs
+
+
+class _environ:
+    def __init__(self, values: dict[str, str]):
+        self.values, self.saved = values, {}
+
+    def __enter__(self) -> None:
+        import os
+        self.saved = {k: os.environ.get(k) for k in self.values}
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def print_report(report: TestReport) -> None:
+    """The verify table and any differences, as ``portapack test`` prints them."""
+    click.echo(f"\n{'target':13} {'case':22} result   latency")
+    for r in report.results:
+        mark = click.style("pass", fg="green") if r.ok else click.style("FAIL", fg="red")
+        click.echo(f"{r.target:13} {r.case:22} {mark}  {r.seconds * 1000:8.1f} ms")
+    for failure in report.failures:
+        click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
+        if failure.error:
+            click.echo(f"  error: {failure.error}")
+        if failure.expected is not None or failure.actual is not None:
+            click.echo(failure.diff())
+    passed = len(report.results) - len(report.failures)
+    click.secho(f"\n{passed} passed, {len(report.failures)} failed (expected outputs: the "
+                "original project's)", fg="green" if report.ok else "red")
