@@ -627,7 +627,7 @@ def test_truss_config_round_trips_and_passes_strict_validation(adv):
 # -- JSON --------------------------------------------------------------------------------------------
 def test_json_artifacts_hold_the_originals(adv):
     endpoint = json.loads((adv["runpod"] / "endpoint.json").read_text(encoding="utf-8"))
-    assert endpoint["template"]["env"] == ENV
+    assert endpoint["env"] == ENV
     deployment = json.loads((adv["cog"] / "replicate-deployment.json").read_text(encoding="utf-8"))
     assert deployment == {"name": "adversarial", "hardware": "cpu", "min_instances": 0,
                           "max_instances": 1}

@@ -301,8 +301,8 @@ STRICT_CASES = {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout"],
         "truss": ["scaling.min_replicas", "scaling.max_replicas", "scaling.idle_timeout",
                   "scaling.timeout"],
-        # a CPU endpoint takes resources.cpu as vcpuCount
-        "runpod": ["resources.memory"],
+        # a CPU endpoint takes a power-of-two vcpuCount >= 2: cpu 1 is rounded up to 2
+        "runpod": ["resources.memory", "resources.cpu"],
     },
     "llm-chat": {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout",
@@ -359,11 +359,12 @@ def test_strict_passes_a_spec_every_target_expresses(tmp_path):
 def test_resources_cpu_set_yields_the_cog_note_and_the_runpod_vcpu_count(tmp_path, cpu):
     root = write_project(tmp_path / "proj", HEAD + f"resources:\n  cpu: {cpu}\n")
     result = portapack.build(root, "all", tmp_path / "out")
-    assert [(n.target, n.feature) for n in result.notes] == [("cog", "resources.cpu")]
+    rounded = cpu != "2"  # RunPod takes a power of two from 2: 1 and 0.5 become 2 (a note)
+    assert [(n.target, n.feature) for n in result.notes] == [("cog", "resources.cpu")] + (
+        [("runpod", "resources.cpu")] if rounded else [])
     assert "resources.cpu is not applied" in str(result["cog"].notes[0])
-    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())["endpoint"]
-    assert endpoint["computeType"] == "CPU"
-    assert endpoint["vcpuCount"] == max(1, round(float(cpu)))
+    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())
+    assert endpoint["cpu"] == [{"id": "cpu5c", "vcpuCount": 2}] and "gpu" not in endpoint
     config = yaml.safe_load((result["truss"].path / "config.yaml").read_text())
     expected = {"2": "2", "1": "1", "0.5": "500m"}[cpu]
     assert config["resources"]["cpu"] == expected
@@ -379,15 +380,15 @@ def test_resources_cpu_unset_yields_no_notes(tmp_path):
 # -- GPU mapping -----------------------------------------------------------------------------------
 GPU_CASES = {
     "H100:2": {
-        "modal": "H100:2", "truss": "H100:2", "runpod": (["NVIDIA H100 80GB HBM3"], 2),
+        "modal": "H100:2", "truss": "H100:2", "runpod": ({"pools": ["ADA_80_PRO"], "count": 2}),
         "cog": "gpu-h100-2x", "notes": [],
     },
     "A100-80GB": {
-        "modal": "A100-80GB", "truss": "A100", "runpod": (["NVIDIA A100 80GB PCIe"], 1),
+        "modal": "A100-80GB", "truss": "A100", "runpod": ({"pools": ["AMPERE_80"], "count": 1}),
         "cog": "gpu-a100-large", "notes": [],
     },
     "RTX-4090": {
-        "modal": "A10", "truss": "A10G", "runpod": (["NVIDIA GeForce RTX 4090"], 1),
+        "modal": "A10", "truss": "A10G", "runpod": ({"pools": ["ADA_24"], "count": 1}),
         "cog": "gpu-l40s",
         "notes": [("modal", "Modal has no RTX-4090; using the nearest, A10"),
                   ("cog", "Cog has no RTX-4090; using the nearest, gpu-l40s"),
@@ -426,9 +427,8 @@ def test_gpu_maps_to_each_platforms_name(tmp_path, gpu):
     name, _, count = case["truss"].partition(":")
     assert (accelerator.accelerator.value, accelerator.count) == (name, int(count or 1))
 
-    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())["endpoint"]
-    assert endpoint["computeType"] == "GPU"
-    assert (endpoint["gpuTypeIds"], endpoint["gpuCount"]) == case["runpod"]
+    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())
+    assert endpoint["gpu"] == case["runpod"] and "cpu" not in endpoint  # serverless pools
 
     deployment = json.loads((result["cog"].path / "replicate-deployment.json").read_text())
     assert deployment["hardware"] == case["cog"]
@@ -444,8 +444,8 @@ def test_no_gpu_is_cpu_everywhere(tmp_path):
     assert "gpu" not in modal_cls_options(result["modal"].path / "modal_app.py")
     config = yaml.safe_load((result["truss"].path / "config.yaml").read_text())
     assert "accelerator" not in config["resources"]
-    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())["endpoint"]
-    assert endpoint["computeType"] == "CPU" and "gpuTypeIds" not in endpoint
+    endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())
+    assert "cpu" in endpoint and "gpu" not in endpoint
     deployment = json.loads((result["cog"].path / "replicate-deployment.json").read_text())
     assert deployment["hardware"] == "cpu"
     assert yaml.safe_load((result["cog"].path / "cog.yaml").read_text())["build"]["gpu"] is False
