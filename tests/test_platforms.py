@@ -23,7 +23,7 @@ import portapack
 from portapack.runtimes import get_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
-COG_SCHEMA = ROOT.parent / "shared" / "schemas" / "cog-config-schema-v1.0.json"
+COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"  # vendored from Cog
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "portapack.yaml").is_file())
 
 
@@ -54,23 +54,23 @@ def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
 # -- static checks, every example ---------------------------------------------------------------
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_cog_yaml_is_valid_against_cogs_schema(built, example):
-    if not COG_SCHEMA.is_file():
-        pytest.skip(f"{COG_SCHEMA} not found (shared/ sits beside the repo)")
     config = yaml.safe_load((built[example]["cog"].path / "cog.yaml").read_text())
     validator = jsonschema.Draft7Validator(json.loads(COG_SCHEMA.read_text()))
     assert [e.message for e in validator.iter_errors(config)] == []
-    assert config["predict"] == "cog_predict.py:Predictor"
+    assert config["run"] == "run.py:Runner"
+    assert "predict" not in config and "concurrency" not in config  # deprecated in Cog 0.20+
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_cog_inspector_accepts_the_predictor(built, example):
-    """Cog's own inspector reads cog_predict.py: every input type and Input() option is legal."""
+    """Cog's own inspector reads run.py: every input type and Input() option is legal, and
+    nothing it loads is deprecated (deprecation warnings are errors here)."""
     result = run_python(
         "import json, sys, warnings\n"
-        "warnings.simplefilter('ignore')\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
         "sys.path.insert(0, '.')\n"
         "from cog import _inspector\n"
-        "info = _inspector.create_predictor('cog_predict', 'Predictor')\n"
+        "info = _inspector.create_predictor('run', 'Runner')\n"
         "print(json.dumps(sorted(info.inputs)))\n",
         built[example]["cog"].path)
     assert result.returncode == 0, result.stderr

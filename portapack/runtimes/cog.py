@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 import urllib.error
@@ -10,6 +11,9 @@ import urllib.request
 from typing import Any
 
 from .base import Outcome, Runtime, http_json
+
+# The runner the Cog target writes (cog.yaml `run:`); the server reads it from this variable.
+RUNNER_REF = "run.py:Runner"
 
 
 def _cog_errors(body: Any) -> str:
@@ -32,8 +36,17 @@ class CogRuntime(Runtime):
 
     def process_env(self) -> dict[str, str]:
         env = super().process_env()
-        env.update(COG_PREDICT_TYPE_STUB="cog_predict.py:Predictor", PORT=str(self.port))
+        env.update(COG_PREDICT_TYPE_STUB=RUNNER_REF, PORT=str(self.port))
+        # `cog build` reads @concurrent(max=N) statically and bakes COG_MAX_CONCURRENCY into
+        # the image; the server sizes its slots from that variable alone.
+        if "COG_MAX_CONCURRENCY" not in self.env:
+            env["COG_MAX_CONCURRENCY"] = str(self.concurrency())
         return env
+
+    def concurrency(self) -> int:
+        runner = (self.build_dir / RUNNER_REF.split(":")[0]).read_text(encoding="utf-8")
+        found = re.search(r"^\s*@(?:cog\.)?concurrent\(max=(\d+)\)", runner, re.MULTILINE)
+        return int(found.group(1)) if found else 1
 
     def ready(self) -> bool:
         status, body = http_json("GET", f"{self.url}/health-check", timeout=5)

@@ -1,14 +1,21 @@
-"""Replicate's Cog: cog.yaml, a BasePredictor with typed Input(...) literals, and a
-deployment settings file for Replicate (GPU hardware and instances)."""
+"""Replicate's Cog: cog.yaml, a runner (``class Runner(BaseRunner)`` with typed Input(...)
+literals), and a deployment settings file for Replicate (GPU hardware and instances).
+
+Written for Cog's current API (cog >= 0.20, tested with cog/coglet 0.23.1): ``run:`` in
+cog.yaml, ``BaseRunner.run()``, ``@cog.concurrent(max=N)`` on an async ``run()`` (cog >= 0.21),
+``ConcatenateIterator[str]`` for text streams (cog docs/yaml.md and docs/python.md at
+replicate/cog 6110c912, 2026-08-21). ``predict:``, ``BasePredictor``, ``predict()`` and
+``concurrency.max`` are deprecated there.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, ClassVar
 
+from ..gpu import CANONICAL
 from ..loader import Project
-from ..render import py_literal
+from ..render import dockerfile_quote, py_literal
 from ..signature import InputSpec
 from .base import (
     Feature,
@@ -22,16 +29,29 @@ from .base import (
     weight_fetch_commands,
     with_requirements,
 )
-from .cog_openapi import openapi_schema
+from .cog_openapi import cog_bounds, openapi_schema
 
 # Input(...) keywords for string rules; Cog calls `pattern` `regex`.
 STRING_RULES = {"min_length": "min_length", "max_length": "max_length", "pattern": "regex"}
+RUNNER_FILE, RUNNER_CLASS = "run.py", "Runner"
 # Replicate's multi-GPU SKUs (their naming is not uniform).
 MULTI_GPU_SKUS = {
+    "gpu-a40-large": {2: "gpu-a40-large-2x", 4: "gpu-a40-large-4x", 8: "gpu-a40-large-8x"},
     "gpu-l40s": {2: "gpu-2x-l40s", 4: "gpu-4x-l40s", 8: "gpu-8x-l40s"},
     "gpu-a100-large": {2: "gpu-a100-large-2x", 4: "gpu-a100-large-4x", 8: "gpu-a100-large-8x"},
     "gpu-h100": {2: "gpu-h100-2x", 4: "gpu-h100-4x", 8: "gpu-h100-8x"},
 }
+# GPU memory per GPU of Replicate's public hardware list (replicate.com/pricing, 2026-12-01).
+SKU_MEMORY_GB = {"gpu-t4": 16, "gpu-a40-small": 48, "gpu-a40-large": 48, "gpu-l40s": 48,
+                 "gpu-a100-large": 80, "gpu-h100": 80}
+# Listed by Replicate as reserved for committed-spend contracts.
+COMMITTED_SPEND = "gpu-h100"
+# Replicate's API limits (POST/PATCH /v1/deployments in api.replicate.com/openapi.json).
+MAX_MIN_INSTANCES, MAX_MAX_INSTANCES = 5, 20
+# Cog copies each `environment` value into its Dockerfile `ENV K=V` line unquoted: BuildKit
+# rejects or rewrites values with spaces, quotes, `$` or backslashes, so those are written
+# Dockerfile-quoted inside cog.yaml (the image then gets the literal value).
+NEEDS_ENV_QUOTES = re.compile(r"[\s\"'$\\`]")
 # cog.yaml `environment` may not set these (Cog's own validator refuses them).
 FORBIDDEN_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "R8_", "REPLICATE_")
 FORBIDDEN_ENV = {"PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "PYTHONUNBUFFERED",
@@ -44,7 +64,7 @@ class CogTarget(Target):
     extra = "cog"
     templates: ClassVar[dict[str, str]] = {
         "cog.yaml": "cog/cog.yaml.j2",
-        "cog_predict.py": "cog/cog_predict.py.j2",
+        RUNNER_FILE: "cog/run.py.j2",
         "requirements.txt": "_shared/requirements.txt.j2",
         "replicate-deployment.json": "cog/deployment.json.j2",
         ".dockerignore": "cog/dockerignore.j2",
@@ -52,19 +72,21 @@ class CogTarget(Target):
         "README.md": "cog/README.md.j2",
     }
     # Replicate hardware SKUs (cog.yaml only says `gpu: true`; the type is the deployment's).
+    # Never a SKU with less GPU memory than asked for: 24 GB cards get an A40 (48 GB, the
+    # cheapest such SKU); cards bigger than any SKU get the largest, with a note (see notes).
     gpu_names: ClassVar[dict[str, GpuMapping]] = {
         "T4": GpuMapping("gpu-t4"),
-        "L4": GpuMapping("gpu-t4", exact=False),
-        "A10G": GpuMapping("gpu-l40s", exact=False),
-        "RTX-4090": GpuMapping("gpu-l40s", exact=False),
-        "A6000": GpuMapping("gpu-l40s", exact=False),
+        "L4": GpuMapping("gpu-a40-large", exact=False),
+        "A10G": GpuMapping("gpu-a40-large", exact=False),
+        "RTX-4090": GpuMapping("gpu-a40-large", exact=False),
+        "A6000": GpuMapping("gpu-a40-large", exact=False),
         "L40S": GpuMapping("gpu-l40s"),
         "A100-40GB": GpuMapping("gpu-a100-large", exact=False),
         "A100-80GB": GpuMapping("gpu-a100-large"),
         "H100": GpuMapping("gpu-h100"),
         "H200": GpuMapping("gpu-h100", exact=False),
         "B200": GpuMapping("gpu-h100", exact=False),
-        "RTX-PRO-6000": GpuMapping("gpu-l40s", exact=False),
+        "RTX-PRO-6000": GpuMapping("gpu-h100", exact=False),
     }
     unsupported: ClassVar[dict[Feature, str]] = {
         Feature.CPU: "Replicate sizes CPU by hardware SKU; resources.cpu is not applied",
@@ -72,8 +94,7 @@ class CogTarget(Target):
         Feature.IDLE_TIMEOUT: "Replicate manages scale-down itself; scaling.idle_timeout is not applied",
         Feature.TIMEOUT: "Cog has no per-prediction timeout setting",
         Feature.SECRETS: "Replicate has no secret store for models: each secret becomes an optional "
-        "cog.Secret input, exported to the environment before predict() (not available in load())",
-        Feature.DICT_INPUT: "Cog inputs cannot be objects: dict inputs are taken as a JSON string",
+        "cog.Secret input, exported to the environment while its request runs (not in load())",
         Feature.WEIGHTS_S3: "not fetched; download it in load() with your own credentials",
         Feature.WEIGHTS_GS: "not fetched; download it in load() with your own credentials",
     }
@@ -85,21 +106,22 @@ class CogTarget(Target):
         ctx.update(
             requirements=with_requirements(project, "pydantic>=2",
                                            *hf_requirement(project)),
+            runner_class=RUNNER_CLASS,
+            runner_ref=f"{RUNNER_FILE}:{RUNNER_CLASS}",
             cog_inputs=[self.cog_input(i) for i in project.predictor.inputs],
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
-            dict_inputs=[i.name for i in project.predictor.inputs if i.kind == "dict"],
             output_annotation=self.output_annotation(project),
+            cog_imports=self.cog_imports(project),
             cog_typing=self.typing_names(project),
             is_async=self.is_async(project),
+            concurrency=spec.scaling.concurrency if self.is_async(project) else 1,
             raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
             local_weights=weights,
             secrets=spec.secrets,
             example_input=example_input(project),
             config=self.config(project),
             deployment=self.deployment(project),
-            openapi=openapi_schema(project.predictor, spec.secrets, {
-                i.name: (json.dumps(i.default) if i.kind == "dict" else i.default)
-                for i in project.predictor.inputs if not i.required and i.default is not None}),
+            openapi=openapi_schema(project.predictor, spec.secrets),
         )
         return ctx
 
@@ -116,18 +138,19 @@ class CogTarget(Target):
         config: dict[str, Any] = {"build": build}
         env = {k: v for k, v in self.image_env(project).items() if not _forbidden_env(k)}
         if env:
-            config["environment"] = [f"{k}={v}" for k, v in env.items()]
-        config["predict"] = "cog_predict.py:Predictor"
-        if spec.scaling.concurrency > 1 and spec.python != "3.10":
-            config["concurrency"] = {"max": spec.scaling.concurrency}
+            config["environment"] = [
+                f"{k}={dockerfile_quote(v) if not v or NEEDS_ENV_QUOTES.search(v) else v}"
+                for k, v in env.items()]
+        config["run"] = f"{RUNNER_FILE}:{RUNNER_CLASS}"
         return config
 
     def deployment(self, project: Project) -> dict[str, Any]:
-        """Settings for a Replicate deployment (applied by ``portapack deploy``)."""
+        """Settings for a Replicate deployment (applied by ``portapack deploy``), within the
+        API's limits."""
         spec = project.spec
         return {"name": spec.name, "hardware": self.hardware(project),
-                "min_instances": spec.scaling.min_replicas,
-                "max_instances": spec.scaling.max_replicas}
+                "min_instances": min(spec.scaling.min_replicas, MAX_MIN_INSTANCES),
+                "max_instances": min(spec.scaling.max_replicas, MAX_MAX_INSTANCES)}
 
     def hardware(self, project: Project) -> str:
         spec = project.spec
@@ -144,42 +167,61 @@ class CogTarget(Target):
 
     def cog_input(self, i: InputSpec) -> dict[str, str]:
         """One ``name: T = Input(...)`` parameter; every argument a literal (Cog parses statically)."""
-        annotation = {"list": f"list[{i.item}]", "dict": "str"}.get(i.kind, i.kind)
+        annotation = f"list[{i.item}]" if i.kind == "list" else i.kind
         if i.optional:
             annotation = f"Optional[{annotation}]"
         args = []
         if i.description:
             args.append(f"description={py_literal(i.description)}")
         if not i.required:
-            default = json.dumps(i.default) if i.kind == "dict" and i.default is not None else i.default
-            args.append(f"default={py_literal(default)}")
+            args.append(f"default={py_literal(i.default)}")
         # Cog allows choices (2 or more, not with other rules), ge/le on numbers, lengths and
-        # regex on strings; the rest is enforced by the Inputs model in cog_predict.py.
+        # regex on strings; the rest is enforced by the Inputs model in run.py.
         if i.choices is not None and len(i.choices) >= 2:
             args.append(f"choices={py_literal(list(i.choices))}")
         elif i.choices is None:
+            for key, value in cog_bounds(i).items():
+                args.append(f"{key}={py_literal(value)}")
             for key, value in i.constraints.items():
-                if key in ("ge", "le") or (i.kind == "str" and key in STRING_RULES):
-                    args.append(f"{STRING_RULES.get(key, key)}={py_literal(value)}")
+                if i.kind == "str" and key in STRING_RULES:
+                    args.append(f"{STRING_RULES[key]}={py_literal(value)}")
         return {"name": i.name, "annotation": annotation, "input": f"Input({', '.join(args)})"}
+
+    def stream_item(self, project: Project) -> str:
+        return project.predictor.output_kind or "Any"
 
     def output_annotation(self, project: Project) -> str:
         pred = project.predictor
-        if pred.streaming:
-            item = pred.output_kind or "Any"
-            return f"AsyncIterator[{item}]" if self.is_async(project) else f"Iterator[{item}]"
-        return pred.output_kind or "Any"
+        if not pred.streaming:
+            return pred.output_kind or "Any"
+        prefix = "Async" if self.is_async(project) else ""
+        if pred.output_kind == "str":  # a text stream: Replicate shows it as one growing string
+            return f"{prefix}ConcatenateIterator[str]"
+        return f"{prefix}Iterator[{self.stream_item(project)}]"
 
     def is_async(self, project: Project) -> bool:
-        """Cog runs concurrent predictions only through an async predict()."""
+        """Cog runs concurrent predictions only through an async run() (Python >= 3.11)."""
         return project.spec.scaling.concurrency > 1 and project.spec.python != "3.10"
+
+    def cog_imports(self, project: Project) -> str:
+        names = {"BaseRunner", "Input"}
+        annotation = self.output_annotation(project)
+        names |= {n for n in ("ConcatenateIterator", "AsyncConcatenateIterator")
+                  if re.match(rf"{n}\b", annotation)}
+        if project.spec.secrets:
+            names.add("Secret")
+        if project.predictor.streaming:
+            names.add("streaming")
+        if self.is_async(project):
+            names.add("concurrent")
+        return ", ".join(sorted(names, key=lambda n: (n[0].islower(), n)))
 
     def typing_names(self, project: Project) -> str:
         pred = project.predictor
         names = set()
         annotation = self.output_annotation(project)
         names |= {n for n in ("Any", "AsyncIterator", "Iterator")
-                  if re.search(rf"\b{n}\b", annotation)}
+                  if re.search(rf"(?<![A-Za-z]){n}\b", annotation)}
         names |= {n for n in typing_names(pred).split(", ") if n}
         if project.spec.secrets or any(i.optional for i in pred.inputs):
             names.add("Optional")
@@ -193,10 +235,27 @@ class CogTarget(Target):
             notes.append(Note(self.name, "env", f"Cog refuses to set {', '.join(dropped)} in "
                               "cog.yaml; left out"))
         gpu = spec.resources.gpu
-        if gpu and gpu.count > 1 and not spec.targets.cog.hardware and self.hardware(project) \
-                == self.gpu_name(gpu):
-            notes.append(Note(self.name, "resources.gpu", f"Replicate has no {gpu.count}x "
-                              f"{self.hardware(project)} hardware; the deployment uses one GPU"))
+        hardware = self.hardware(project)
+        if gpu and not spec.targets.cog.hardware:
+            sku = self.gpu_name(gpu) or ""
+            if CANONICAL[gpu.type] > SKU_MEMORY_GB.get(sku, 0):
+                notes.append(Note(self.name, "resources.gpu", f"no Replicate hardware has a GPU "
+                                  f"with {CANONICAL[gpu.type]} GB like {gpu.type}: the largest, "
+                                  f"{sku} ({SKU_MEMORY_GB[sku]} GB), is too small; set "
+                                  "targets.cog.hardware if your model fits it"))
+            if gpu.count > 1 and hardware == sku:
+                notes.append(Note(self.name, "resources.gpu", f"Replicate has no {gpu.count}x "
+                                  f"{sku} hardware; the deployment uses one GPU"))
+        if hardware.startswith(COMMITTED_SPEND):
+            field = "targets.cog.hardware" if spec.targets.cog.hardware else "resources.gpu"
+            notes.append(Note(self.name, field, f"{hardware} is reserved by Replicate for "
+                              "committed-spend contracts: an account without one cannot run it "
+                              "(deploy checks the account's hardware list first)"))
+        for field, value, limit in (("min_replicas", spec.scaling.min_replicas, MAX_MIN_INSTANCES),
+                                    ("max_replicas", spec.scaling.max_replicas, MAX_MAX_INSTANCES)):
+            if value > limit:
+                notes.append(Note(self.name, f"scaling.{field}", f"Replicate deployments allow at "
+                                  f"most {limit}; {limit} is used instead of {value}"))
         if spec.secrets and self.is_async(project):
             notes.append(Note(self.name, "secrets", "with concurrency > 1, concurrent predictions "
                               "share one process environment: a secret set by one request is "
