@@ -37,7 +37,7 @@ from portapack.build import MARKER
 from portapack.runtimes import get_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
-COG_SCHEMA = ROOT.parent / "shared" / "schemas" / "cog-config-schema-v1.0.json"
+COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"
 TARGET_NAMES = ["modal", "cog", "truss", "runpod"]
 
 # -- the adversarial values ----------------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_every_generated_python_file_parses(adv):
 
 
 # -- Python ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("target, rel", [("modal", "modal_app.py"), ("cog", "cog_predict.py"),
+@pytest.mark.parametrize("target, rel", [("modal", "modal_app.py"), ("cog", "run.py"),
                                          ("truss", "model/model.py"), ("runpod", "handler.py")])
 def test_inputs_model_literals_evaluate_to_the_originals(adv, target, rel):
     check_inputs_model(adv[target] / rel)
@@ -532,9 +532,9 @@ def test_modal_multi_line_env_values_stay_out_of_the_image_and_are_set_by_the_ap
 
 
 def test_cog_predict_input_literals(adv):
-    module = parse_py(adv["cog"] / "cog_predict.py")
-    cls = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Predictor")
-    predict = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "predict")
+    module = parse_py(adv["cog"] / "run.py")
+    cls = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Runner")
+    predict = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "run")
     args = predict.args.args[1:]
     defaults = dict(zip([a.arg for a in args][-len(predict.args.defaults):], predict.args.defaults,
                         strict=True))
@@ -551,10 +551,10 @@ def test_cog_predict_input_literals(adv):
 def test_cogs_own_inspector_reads_the_same_values(adv):
     code = (
         "import json, sys, warnings\n"
-        "warnings.simplefilter('ignore')\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
         "sys.path.insert(0, '.')\n"
         "from cog import _inspector\n"
-        "info = _inspector.create_predictor('cog_predict', 'Predictor')\n"
+        "info = _inspector.create_predictor('run', 'Runner')\n"
         "print(json.dumps({n: {'description': f.description, 'default': f.default,\n"
         "                      'choices': f.choices} for n, f in info.inputs.items()}))\n"
     )
@@ -586,12 +586,13 @@ def test_runpod_handler_sets_only_the_multi_line_env_values(adv):
 # -- YAML --------------------------------------------------------------------------------------------
 def test_cog_yaml_round_trips(adv):
     config = yaml.safe_load((adv["cog"] / "cog.yaml").read_text(encoding="utf-8"))
-    assert cog_environment(config) == ENV_ONE_LINE
+    # Cog copies each value into its Dockerfile ENV line as is: values are Dockerfile-quoted.
+    assert {k: docker_unquote(v, {}) for k, v in cog_environment(config).items()} == ENV_ONE_LINE
     assert list(cog_environment(config)) == list(ENV_ONE_LINE)
-    set_calls = [c for c in calls(parse_py(adv["cog"] / "cog_predict.py"), "setdefault")]
+    set_calls = [c for c in calls(parse_py(adv["cog"] / "run.py"), "setdefault")]
     assert {literal(c.args[0]): literal(c.args[1]) for c in set_calls} == ENV_MULTI_LINE
     assert config["build"]["run"] == BUILD_COMMANDS
-    assert config["predict"] == "cog_predict.py:Predictor"
+    assert config["run"] == "run.py:Runner"
 
 
 def cog_schema_errors(path: Path) -> list[str]:
@@ -719,7 +720,9 @@ def command_example(target: str, where: str, build: Path) -> dict[str, Any]:
     if target == "runpod":
         argv = shlex.split(_after(readme, "python -u handler.py --test_input"))
         return json.loads(argv[argv.index("--test_input") + 1])["input"]
-    argv = shlex.split(_after(readme, "cog predict"))
+    argv = shlex.split(_after(readme, "cog run"))  # `cog predict` is deprecated
+    if "--json" in argv:  # lists and objects: the whole input as JSON
+        return json.loads(argv[argv.index("--json") + 1])
     pairs = [argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a == "-i"]
     return {k: v if isinstance(EXAMPLE_INPUTS[0][k], str) else json.loads(v) for k, v in pairs}
 
@@ -751,8 +754,9 @@ def platform_env(target: str, build: Path) -> dict[str, str]:
     if target == "modal":
         [env_call] = calls(parse_py(build / "modal_app.py"), "env")
         return literal(env_call.args[0])
-    if target == "cog":
-        return cog_environment(yaml.safe_load((build / "cog.yaml").read_text(encoding="utf-8")))
+    if target == "cog":  # Cog writes `ENV K=V` from each entry: Dockerfile quoting applies
+        config = yaml.safe_load((build / "cog.yaml").read_text(encoding="utf-8"))
+        return {k: docker_unquote(v, {}) for k, v in cog_environment(config).items()}
     if target == "runpod":
         env = dockerfile_env((build / "Dockerfile").read_text(encoding="utf-8"))
         return {k: v for k, v in env.items() if k.startswith("PPX_")}

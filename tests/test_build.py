@@ -34,7 +34,7 @@ TARGET_NAMES = ["modal", "cog", "truss", "runpod"]
 # What portapack itself writes for each target (the user's files come on top).
 GENERATED = {
     "modal": {"modal_app.py", "requirements.txt", "README.md"},
-    "cog": {"cog.yaml", "cog_predict.py", "requirements.txt", "replicate-deployment.json",
+    "cog": {"cog.yaml", "run.py", "requirements.txt", "replicate-deployment.json",
             ".dockerignore", ".cog/openapi_schema.json", "README.md"},
     "truss": {"config.yaml", "model/__init__.py", "model/model.py", "README.md"},
     "runpod": {"handler.py", "Dockerfile", ".dockerignore", "requirements.txt", "endpoint.json",
@@ -245,7 +245,7 @@ def test_out_being_a_file_is_refused(tmp_path):
 # -- a build that fails midway --------------------------------------------------------------------
 # A user file named like a generated one: every target before the clashing one has already been
 # rendered into the staging dir when the build fails.
-CLASHES = [("handler.py", "runpod"), ("cog_predict.py", "cog"), ("Dockerfile", "runpod"),
+CLASHES = [("handler.py", "runpod"), ("run.py", "cog"), ("Dockerfile", "runpod"),
            ("modal_app.py", "modal")]
 
 
@@ -381,7 +381,10 @@ def test_resources_cpu_unset_yields_no_notes(tmp_path):
 GPU_CASES = {
     "H100:2": {
         "modal": "H100:2", "truss": "H100:2", "runpod": ({"pools": ["ADA_80_PRO"], "count": 2}),
-        "cog": "gpu-h100-2x", "notes": [],
+        "cog": "gpu-h100-2x",
+        "notes": [("cog", "gpu-h100-2x is reserved by Replicate for committed-spend contracts: an "
+                   "account without one cannot run it (deploy checks the account's hardware list "
+                   "first)")],
     },
     "A100-80GB": {
         "modal": "A100-80GB", "truss": "A100", "runpod": ({"pools": ["AMPERE_80"], "count": 1}),
@@ -389,9 +392,9 @@ GPU_CASES = {
     },
     "RTX-4090": {
         "modal": "A10", "truss": "A10G", "runpod": ({"pools": ["ADA_24"], "count": 1}),
-        "cog": "gpu-l40s",
+        "cog": "gpu-a40-large",  # never less GPU memory than asked: 48 GB for a 24 GB card
         "notes": [("modal", "Modal has no RTX-4090; using the nearest, A10"),
-                  ("cog", "Cog has no RTX-4090; using the nearest, gpu-l40s"),
+                  ("cog", "Cog has no RTX-4090; using the nearest, gpu-a40-large"),
                   ("truss", "Truss has no RTX-4090; using the nearest, A10G")],
     },
 }

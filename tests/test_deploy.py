@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +41,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from baseten_standin import BasetenApi
@@ -70,6 +72,8 @@ RUNPOD_KEY = "dummy-runpod-key-7f3a"
 REPLICATE_TOKEN = "dummy-replicate-token-91c2"
 BASETEN_KEY = "dummy-baseten-key"
 OWNER = "acme"
+# Replicate's published OpenAPI document (see tests/schemas/replicate-openapi.README.md).
+REPLICATE_OPENAPI = json.loads((ROOT / "tests" / "schemas" / "replicate-openapi.json").read_text())
 _REAL_DOCKER_CLIENT = portapack.images.docker_client
 _DOCKER_HOST = os.environ.get("DOCKER_HOST")
 # Loopback must never go through a proxy (the stand-ins and the registry are local).
@@ -174,17 +178,45 @@ class StandIn:
 
 
 class ReplicateApi(StandIn):
-    """Replicate's HTTP API: models (a version appears once the fake cog pushed) and
-    deployments."""
+    """Replicate's HTTP API: hardware, models (a version appears once the fake cog pushed)
+    and deployments. Every request body is validated against Replicate's published OpenAPI
+    document (tests/schemas/replicate-openapi.json, Draft 2020-12 as OpenAPI 3.1 says); a body
+    it refuses gets 422 and is kept in ``refused``, which the fixture asserts stays empty."""
+
+    HARDWARE = [{"name": "CPU", "sku": "cpu"}, {"name": "Nvidia T4 GPU", "sku": "gpu-t4"},
+                {"name": "Nvidia A40 (Large) GPU", "sku": "gpu-a40-large"},
+                {"name": "Nvidia L40S GPU", "sku": "gpu-l40s"},
+                {"name": "Nvidia A100 (80GB) GPU", "sku": "gpu-a100-large"}]
+    BODIES = {("POST", r"/models"): "/models", ("POST", r"/deployments"): "/deployments",
+              ("PATCH", r"/deployments/[^/]+/[^/]+"):
+              "/deployments/{deployment_owner}/{deployment_name}"}
 
     def __init__(self, token: str):
         super().__init__(token)
         self.models: dict[str, dict] = {}
         self.deployments: dict[str, dict] = {}
+        self.hardware = list(self.HARDWARE)
+        self.refused: list[tuple[str, str, list[str]]] = []
         self.pushes = lambda model: 0  # number of `cog push r8.im/<model>` so far
+
+    def schema_errors(self, method: str, path: str, body: Any) -> list[str]:
+        for (m, pattern), doc_path in self.BODIES.items():
+            if m == method and re.fullmatch(pattern, path):
+                op = REPLICATE_OPENAPI["paths"][doc_path][method.lower()]
+                schema = op["requestBody"]["content"]["application/json"]["schema"]
+                validator = jsonschema.Draft202012Validator(schema)
+                return [f"{'.'.join(map(str, e.path)) or '(body)'}: {e.message}"
+                        for e in validator.iter_errors(body)]
+        return []
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         not_found = (404, {"detail": "Not found.", "status": 404})
+        errors = self.schema_errors(method, path, body)
+        if errors:
+            self.refused.append((method, path, errors))
+            return 422, {"title": "Invalid request", "status": 422, "detail": "; ".join(errors)}
+        if method == "GET" and path == "/hardware":
+            return 200, self.hardware
         m = re.fullmatch(r"/models/([^/]+)/([^/]+)", path)
         if method == "GET" and m:
             key = f"{m.group(1)}/{m.group(2)}"
@@ -394,6 +426,7 @@ def replicate_api():
     yield api
     api.stop()
     assert api.leaks(SECRET, REPLICATE_TOKEN) == [], "a secret reached the Replicate stand-in"
+    assert api.refused == [], "Replicate's OpenAPI document refuses these requests"
 
 
 class Rig:
@@ -481,7 +514,8 @@ class Rig:
 
     def assert_nothing_done(self) -> None:
         assert self.runpod_api.writes() == [], self.runpod_api.calls()  # preflight may GET
-        assert self.replicate_api.requests == [], self.replicate_api.calls()
+        assert [r for r in self.replicate_api.requests if r.method != "GET"] == [], \
+            self.replicate_api.calls()  # preflight may GET /v1/hardware
         assert self.cog_calls() == []
         assert self.truss_calls == []
         assert self.modal_calls == []
@@ -694,7 +728,7 @@ def no_network(monkeypatch):
 def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
     cog = rig.deploy("cog", dry_run=True)
     assert isinstance(cog, Plan) and cog.problems == []
-    assert cog.settings == {"model": f"r8.im/{OWNER}/{rig.name}", "hardware": "gpu-l40s",
+    assert cog.settings == {"model": f"r8.im/{OWNER}/{rig.name}", "hardware": "gpu-a40-large",
                             "min_instances": 0, "max_instances": 2,
                             "api": rig.replicate_api.url}
     assert [s.action for s in cog.steps] == ["create model if missing", "cog push",
@@ -770,18 +804,19 @@ def test_cog_deploy_creates_model_pushes_then_creates_deployment(rig):
     assert [c["argv"] for c in calls] == [["cog", "push", f"r8.im/{model}"]]
     assert Path(calls[0]["cwd"]).resolve() == (rig.out / "cog").resolve()
     assert [(r.method, r.path, r.body) for r in api.requests] == [
+        ("GET", "/v1/hardware", None),  # preflight: the token works, the hardware exists
         ("GET", f"/v1/models/{model}", None),
         ("POST", "/v1/models", {"owner": OWNER, "name": rig.name, "visibility": "private",
-                                "hardware": "gpu-l40s"}),
+                                "hardware": "gpu-a40-large"}),
         ("GET", f"/v1/models/{model}", None),
         ("GET", f"/v1/deployments/{model}", None),
         ("POST", "/v1/deployments", {"name": rig.name, "model": model, "version": "ver1",
-                                     "hardware": "gpu-l40s", "min_instances": 0,
+                                     "hardware": "gpu-a40-large", "min_instances": 0,
                                      "max_instances": 2}),
     ]
     assert all(r.headers["authorization"] == f"Bearer {REPLICATE_TOKEN}" for r in api.requests)
     # order: the model exists before the push, the version is read after it
-    assert api.requests[1].at <= calls[0]["at"] <= api.requests[2].at
+    assert api.requests[2].at <= calls[0]["at"] <= api.requests[3].at
     assert result.endpoint_id == model
     assert result.url == f"https://api.replicate.com/v1/deployments/{model}/predictions"
     assert "$REPLICATE_API_TOKEN" in result.sample_request
@@ -792,10 +827,11 @@ def test_cog_deploy_creates_model_pushes_then_creates_deployment(rig):
     api.requests.clear()
     rig.deploy("cog")  # again: no new model, a new version, the deployment updated
     assert [(r.method, r.path, r.body) for r in api.requests] == [
+        ("GET", "/v1/hardware", None),
         ("GET", f"/v1/models/{model}", None),
         ("GET", f"/v1/models/{model}", None),
         ("GET", f"/v1/deployments/{model}", None),
-        ("PATCH", f"/v1/deployments/{model}", {"version": "ver2", "hardware": "gpu-l40s",
+        ("PATCH", f"/v1/deployments/{model}", {"version": "ver2", "hardware": "gpu-a40-large",
                                                "min_instances": 0, "max_instances": 2}),
     ]
     assert len(api.models) == 1 and len(api.deployments) == 1
@@ -812,7 +848,7 @@ def test_cog_push_failure_says_what_was_done(rig):
     assert "  done: create model if missing" in result.output
     assert "  not done: cog push" in result.output
     assert "  not done: create or update deployment" in result.output
-    assert [r.method for r in rig.replicate_api.requests] == ["GET", "POST"]  # no deployment
+    assert [r.method for r in rig.replicate_api.requests] == ["GET", "GET", "POST"]  # no deployment
     assert SECRET not in result.output and REPLICATE_TOKEN not in result.output
 
 
@@ -830,6 +866,51 @@ def test_cog_preflight_without_the_cli_on_path_names_it(rig):
     assert result.exit_code == 1
     assert "the cog CLI is not installed" in result.output
     rig.assert_nothing_done()
+
+
+def test_cog_preflight_names_a_wrong_token_before_anything_is_pushed(rig):
+    rig.mp.setenv("REPLICATE_API_TOKEN", "wrong-token")
+    result = rig.cli("--target", "cog", "--owner", OWNER)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Replicate refused REPLICATE_API_TOKEN (HTTP 401)" in result.output
+    assert "wrong-token" not in result.output
+    assert rig.replicate_api.calls() == [("GET", "/v1/hardware")]
+    rig.assert_nothing_done()
+
+
+def test_cog_preflight_names_replicate_when_its_api_cannot_be_reached(rig):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rig.mp.setenv("PORTAPACK_REPLICATE_API_URL", f"http://127.0.0.1:{port}/v1")
+    result = rig.cli("--target", "cog", "--owner", OWNER)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Replicate's API cannot be reached" in result.output
+    rig.assert_nothing_done()
+
+
+def test_cog_preflight_refuses_hardware_the_account_does_not_have(rig):
+    rig.replicate_api.hardware = [h for h in rig.replicate_api.hardware
+                                  if h["sku"] != "gpu-a40-large"]
+    result = rig.cli("--target", "cog", "--owner", OWNER)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "hardware gpu-a40-large is not available to this Replicate account" in result.output
+    assert "gpu-l40s" in result.output  # what it has instead
+    rig.assert_nothing_done()
+
+
+def test_replicate_stand_in_refuses_what_replicates_schema_refuses(replicate_api):
+    """The contract check itself: a body Replicate's OpenAPI document refuses gets 422."""
+    from portapack.deployers.base import ApiClient
+
+    api = ApiClient(replicate_api.url, REPLICATE_TOKEN)
+    status, _ = api.request("POST", "/deployments", {"name": "x", "model": "acme/x",
+                                                     "version": "v", "hardware": "cpu",
+                                                     "min_instances": 0, "max_instances": 50})
+    assert status == 422
+    assert api.request("POST", "/models", {"owner": "acme", "name": "x"})[0] == 422
+    assert [r[0:2] for r in replicate_api.refused] == [("POST", "/deployments"), ("POST", "/models")]
+    replicate_api.refused.clear()
 
 
 # == Baseten (Truss) ==============================================================================

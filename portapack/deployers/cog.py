@@ -12,9 +12,11 @@ import threading
 
 from ..errors import PortapackError
 from ..targets.base import example_input
-from .base import ApiClient, Deployer, DeployResult, Plan, Step
+from .base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step
 
 API_URL = "https://api.replicate.com/v1"
+# Preflight's account check must answer fast: an unreachable API fails within this.
+PREFLIGHT_TIMEOUT = 15
 
 
 class CogDeployer(Deployer):
@@ -50,6 +52,34 @@ class CogDeployer(Deployer):
         if not self.owner:
             problems.append("no Replicate owner: pass --owner or set targets.cog.owner in the spec")
         return problems
+
+    def preflight(self) -> None:
+        """Local checks, then one cheap authenticated call (GET /v1/hardware) that proves the
+        token and that the account can run the chosen hardware, before anything is pushed."""
+        super().preflight()
+        problems = self.check_account()
+        if problems:
+            raise PreflightError(self.target, problems)
+
+    def check_account(self) -> list[str]:
+        hardware = self.deployment()["hardware"]
+        api = ApiClient(self.api_url, os.environ.get("REPLICATE_API_TOKEN", ""),
+                        timeout=PREFLIGHT_TIMEOUT)
+        try:
+            status, listed = api.request("GET", "/hardware")
+        except PortapackError as exc:
+            return [f"Replicate's API cannot be reached ({exc}); check the network, or "
+                    "PORTAPACK_REPLICATE_API_URL if set"]
+        if status in (401, 403):
+            return [f"Replicate refused REPLICATE_API_TOKEN (HTTP {status}): create a token at "
+                    "replicate.com/account/api-tokens and export it"]
+        if status != 200 or not isinstance(listed, list):
+            return [f"GET {self.api_url}/hardware answered {status}: {str(listed)[:300]}"]
+        skus = sorted(h.get("sku", "") for h in listed if isinstance(h, dict))
+        if hardware not in skus:
+            return [f"hardware {hardware} is not available to this Replicate account (it has: "
+                    f"{', '.join(skus)}); set targets.cog.hardware to one of them"]
+        return []
 
     def plan(self) -> Plan:
         dep = self.deployment()
