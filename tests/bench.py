@@ -15,7 +15,7 @@ of a few runs, measured in this one run so the comparisons are fair:
       first successful POST /runsync).
 
 Without a Docker engine (or the base image), (b) and (c)'s container rows are skipped, saying why.
-Environment: BENCH_RUNS (default 3), BENCH_COLD_BUILDS (default 3: each is ~30 s of pip),
+Environment: BENCH_RUNS (default 3), BENCH_COLD_BUILDS (default 3: each is up to ~40 s),
 BENCH_BASE_IMAGE (default portapack/python:3.11-bookworm).
 """
 
@@ -210,82 +210,108 @@ def docker_or_reason() -> tuple[Any, str | None]:
     return client, None
 
 
-def docker_build(client: Any, path: Path, tag: str, nocache: bool) -> tuple[float, list[str]]:
-    from portapack.images import build_args
+PIP_DOCKERFILE = """ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
+RUN python3 -m venv /opt/venv
+ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+ENV LOG_LEVEL="info"
+COPY assets assets
+COPY predict.py predict.py
+COPY handler.py .
+CMD ["python", "-u", "handler.py"]
+"""  # the RunPod Dockerfile portapack generated before uv: a venv (with pip) and pip install
 
+
+def docker_build(path: Path, tag: str, nocache: bool) -> tuple[float, list[str]]:
+    """A BuildKit build, as portapack runs it. A cold build also empties BuildKit's cache
+    mounts (uv's and pip's download caches), so it downloads everything again."""
+    from portapack.images import build_image, buildkit_command
+
+    if nocache:
+        subprocess.run([buildkit_command()[0], "builder", "prune", "-f", "--filter",
+                        "type=exec.cachemount"], capture_output=True, check=False)
     log: list[str] = []
     started = time.perf_counter()
-    for chunk in client.api.build(path=str(path), tag=tag, rm=True, decode=True, nocache=nocache,
-                                  buildargs=build_args(BASE), network_mode="host"):
-        if "error" in chunk:
-            raise RuntimeError(f"docker build failed: {chunk['error']}")
-        text = chunk.get("stream") or ""
-        if text:
-            log.append(text)
+    build_image(path, tag, base_image=BASE, on_progress=log.append, no_cache=nocache)
     return time.perf_counter() - started, log
 
 
 def steps(log: list[str]) -> list[tuple[str, bool]]:
-    """(instruction, taken from the cache) for each layer step of a classic-builder log."""
-    text = "".join(log)
-    out = []
-    for part in re.split(r"^Step \d+/\d+ : ", text, flags=re.M)[1:]:
-        instruction = part.splitlines()[0].strip()
-        if not instruction.upper().startswith(("FROM", "ARG")):  # never "Using cache"
-            out.append((instruction, "Using cache" in part))
-    return out
+    """(instruction, taken from the cache) for each RUN/COPY step of a BuildKit plain log."""
+    text = "\n".join(log)
+    names = dict(re.findall(r"^#(\d+) \[[^\]]*\d+/\d+\] ((?:RUN|COPY).*)$", text, re.M))
+    cached = set(re.findall(r"^#(\d+) CACHED$", text, re.M))
+    return [(ins, n in cached) for n, ins in sorted(names.items(), key=lambda x: int(x[0]))]
 
 
-def bench_image(client: Any, work: Path, tags: list[str]) -> str:
-    say(f"(b) RunPod image on {BASE}")
-    project = work / "image-project"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("build", "__pycache__"))
-    out = work / "image-build"
-    run(PORTAPACK + ["build", "--target", "runpod", "--out", str(out)], cwd=project)
-    context = out / "runpod"
+def portapack_build(project: Path, out: Path) -> None:
+    import portapack
+
+    portapack.build(project, ["runpod"], out)
+
+
+def bench_variant(client: Any, label: str, context: Path, project: Path, out: Path | None,
+                  tags: list[str]) -> None:
+    """Cold builds, size over the base, and rebuilds after a code edit for one Dockerfile."""
     run_id = uuid.uuid4().hex[:8]
-
     cold = []
     for n in range(COLD_BUILDS):
-        tag = f"portapack-bench/text-stats:cold-{run_id}-{n}"
+        tag = f"portapack-bench/text-stats:{label}-cold-{run_id}-{n}"
         tags.append(tag)
-        seconds, _ = docker_build(client, context, tag, nocache=True)
+        seconds, _ = docker_build(context, tag, nocache=True)
         cold.append(seconds)
-        say(f"    cold build {n + 1}: {fmt_s(seconds)}")
-    rows.append(("image", "cold build (no cache, fresh tag)", fmt_s(median_of(cold)),
-                 runs_note(cold)))
+        say(f"    {label}: cold build {n + 1}: {fmt_s(seconds)}")
+    rows.append(("image", f"{label}: cold build (no layer or download cache)",
+                 fmt_s(median_of(cold)), runs_note(cold)))
+    image = client.images.get(tags[-1]).attrs["Size"]
+    base = client.images.get(BASE).attrs["Size"]
+    rows.append(("image", f"{label}: image size minus base image",
+                 f"{(image - base) / 1e6:.1f} MB", f"{image / 1e6:.1f} MB image"))
 
-    warm, verdicts = [], []
+    warm, verdicts, done = [], [], []
     predictor = project / "predict.py"
     original = predictor.read_text()
     for n in range(RUNS):
         # A unique edit each time: the engine's cache cannot already hold this layer.
         predictor.write_text(original + f"\n# bench edit {uuid.uuid4()}\n")
-        run(PORTAPACK + ["build", "--target", "runpod", "--out", str(out)], cwd=project)
-        tag = f"portapack-bench/text-stats:edit-{run_id}-{n}"
+        if out is not None:
+            portapack_build(project, out)
+        else:
+            shutil.copy2(predictor, context / "predict.py")
+        tag = f"portapack-bench/text-stats:{label}-edit-{run_id}-{n}"
         tags.append(tag)
-        seconds, log = docker_build(client, context, tag, nocache=False)
+        seconds, log = docker_build(context, tag, nocache=False)
         warm.append(seconds)
         done = steps(log)
         first_code = next(i for i, (ins, _) in enumerate(done) if "predict.py" in ins)
-        cached_before = all(c for _, c in done[:first_code])
-        rebuilt_after = not any(c for _, c in done[first_code:])
-        verdicts.append(cached_before and rebuilt_after)
-        say(f"    rebuild {n + 1}: {fmt_s(seconds)}; cached: "
-            f"{sum(c for _, c in done)}/{len(done)} steps; rebuilt: "
-            + ", ".join(ins for ins, c in done if not c))
+        verdicts.append(all(c for _, c in done[:first_code])
+                        and not any(c for _, c in done[first_code:]))
+    predictor.write_text(original)
     rebuilt = [ins for ins, c in done if not c]
     verdict = ("only the code layers rebuilt (" + "; ".join(rebuilt) + ")" if all(verdicts)
-               else "UNEXPECTED: dependency layers were rebuilt, see the log above")
-    rows.append(("image", "rebuild after editing only predict.py", fmt_s(median_of(warm)),
-                 f"{runs_note(warm)}; {verdict}"))
+               else "UNEXPECTED: dependency layers were rebuilt")
+    rows.append(("image", f"{label}: rebuild after editing only predict.py",
+                 fmt_s(median_of(warm)), f"{runs_note(warm)}; {verdict}"))
+    say(f"    {label}: size {(image - base) / 1e6:.1f} MB over the base; rebuild "
+        f"{fmt_s(median_of(warm))}")
 
-    image = client.images.get(tags[0]).attrs["Size"]
-    base = client.images.get(BASE).attrs["Size"]
-    rows.append(("image", "image size minus base image", f"{(image - base) / 1e6:.1f} MB",
-                 f"{image / 1e6:.1f} MB image, {base / 1e6:.1f} MB base"))
-    say(f"    size: {image / 1e6:.1f} MB, {(image - base) / 1e6:.1f} MB over the base")
-    return tags[0]
+
+def bench_image(client: Any, work: Path, tags: list[str]) -> str:
+    say(f"(b) RunPod image on {BASE}: portapack's (uv, BuildKit cache) beside plain pip")
+    project = work / "image-project"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    out = work / "image-build"
+    portapack_build(project, out)
+    context = out / "runpod"
+    plain = work / "pip-context"
+    shutil.copytree(context, plain)
+    (plain / "Dockerfile").write_text(PIP_DOCKERFILE)
+    bench_variant(client, "pip", plain, project, None, tags)
+    bench_variant(client, "uv", context, project, out, tags)
+    return tags[-1]
 
 
 def bench_container(client: Any, tag: str, expected: Any) -> None:
