@@ -78,7 +78,7 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
         raise SpecError(Problem(str(src), f"not a Truss with a Model class: {model_rel} is missing"))
     imported = Imported("truss", {}, "predict.py", "")
     spec: dict[str, Any] = {"name": slug(str(config.get("model_name") or src.resolve().name)),
-                            "predictor": f"predict.py:{class_name}"}
+                            "predictor": f"predict.py:{truss_model.PREDICTOR}"}
     _python(config, spec, imported)
     requirements = _requirements(src, config, imported)
     for key, dest in (("system_packages", "system_packages"), ("build_commands", "build_commands")):

@@ -21,6 +21,7 @@ from .source import add_imports, dotted, parse
 from .typed import DICT_INPUT, infer, wrapper
 
 KWARGS = {"config", "data_dir", "secrets"}
+PREDICTOR = "Predictor"
 
 
 @dataclass
@@ -76,6 +77,8 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
     if predict is None or len(predict.args.args) < 2:
         raise SpecError(Problem(f"{rel}:{cls.lineno}", "the Model has no predict(self, model_input)"))
     result = TrussModel("")
+    if class_name != PREDICTOR:
+        result.notes.append(Note(f"{rel}:{cls.lineno}", f"class {class_name} became {PREDICTOR}"))
     kept, problems, _ = _kept(methods["__init__"]) if "__init__" in methods else ({}, [], set())
     problems = [Problem(f"{rel}{p.where}", p.message) for p in problems]
     for attr, key in kept.items():
@@ -249,7 +252,8 @@ class _Rewriter(cst.CSTTransformer):
                 if key == "secrets" and f"self.{attr}" in text:
                     self.problems.append(Problem(self.rel, f"self.{attr} (Truss's secrets) is used "
                                                  "other than as self.{attr}['name'] or .get('name')"))
-        return updated.with_changes(body=updated.body.with_changes(body=body))
+        # "Model" is the class name of Truss's own model.py, which wraps the predictor there.
+        return updated.with_changes(name=cst.Name(PREDICTOR), body=updated.body.with_changes(body=body))
 
     def _init(self, fn: cst.FunctionDef) -> cst.FunctionDef | None:
         body = []

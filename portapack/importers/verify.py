@@ -79,17 +79,22 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
     try:
         copy = work / "original"
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
-        env = dict(secrets)
+        # The platform's image sets its env (cog.yaml environment, Truss environment_variables,
+        # Dockerfile ENV); the local runtimes do not, so the original gets them here.
+        env = {**project.spec.env, **secrets}
+        extra = {}
         if platform == "cog":  # what `cog build` would bake into the image from the runner
-            env["COG_MAX_CONCURRENCY"] = str(project.spec.scaling.concurrency)
-        runtime = original_runtime(platform, copy, env)
+            extra["COG_MAX_CONCURRENCY"] = str(project.spec.scaling.concurrency)
+        runtime = original_runtime(platform, copy, {**env, **extra})
         expected = _original_outputs(platform, runtime, project, secrets, report, on_result)
         if expected is None:
             return report
         examples = [e.model_copy(update={"output": want}) for e, want in
                     zip(project.spec.examples, expected, strict=True)]
         checked = dataclasses.replace(project, spec=project.spec.model_copy(update={"examples": examples}))
-        with _environ(secrets):  # the imported predictor reads its secrets from the environment
+        # The imported predictor reads secrets and env from the environment; the platforms'
+        # images set `env:`, but most local runtimes do not, so both sides get the same values.
+        with _environ(env):
             imported = run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
                                  out or work / "build", tolerance=tolerance, on_result=on_result)
         report.results += imported.results

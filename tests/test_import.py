@@ -1,0 +1,168 @@
+"""``portapack import``: each fixture (written as the platforms' docs show) is converted, the
+result validates and builds for all four targets, and what cannot be carried is refused or
+listed. The slow proof (original vs imported, under real runtimes) is in test_import_verify.py."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from portapack.build import build
+from portapack.cli import main
+from portapack.loader import load_project
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+RUFF = Path(sys.executable).parent / "ruff"
+IMPORTABLE = [
+    ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
+    ("cog", "secret-runner"), ("cog", "gpu-model"),
+    ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
+    ("runpod", "plain-handler"), ("runpod", "generator-handler"),
+]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, result.output
+
+
+def imported(tmp_path: Path, platform: str, name: str, *extra: str) -> Path:
+    out = tmp_path / name
+    code, output = run("import", platform, str(FIXTURES / platform / name), "--out", str(out), *extra)
+    assert code == 0, output
+    return out
+
+
+@pytest.mark.parametrize(("platform", "name"), IMPORTABLE)
+def test_import_validates_builds_everywhere_and_reads_as_plain_python(tmp_path, platform, name):
+    out = imported(tmp_path, platform, name)
+    project = load_project(out)
+    source = (out / project.spec.predictor_file).read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(source)):  # no platform import survives
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            assert not any(m.split(".")[0] in ("cog", "truss", "runpod") for m in mods), source
+    result = build(project, "all", tmp_path / "build")
+    assert sorted(b.target for b in result.builds) == ["cog", "modal", "runpod", "truss"]
+    if RUFF.exists():
+        lint = subprocess.run([str(RUFF), "check", "--isolated", "--line-length", "110", "--select",
+                               "E,F,I,B", str(out / project.spec.predictor_file)],
+                              capture_output=True, text=True)
+        assert lint.returncode == 0, lint.stdout + source
+
+
+def test_cog_runner_keeps_comments_helpers_and_becomes_typed(tmp_path):
+    out = imported(tmp_path, "cog", "hello-world")
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    original = (FIXTURES / "cog/hello-world/predict.py").read_text(encoding="utf-8")
+    helper = original[original.index("def shout"):original.index("class Predictor")]
+    assert helper in source  # untouched, byte for byte
+    assert "# keep this comment" in source and "# Prediction interface for Cog" in source
+    assert "class Predictor:" in source and "def load(self) -> None:" in source
+    assert 'style: Annotated[Literal["plain", "fancy"], Field(description="Greeting style")] = "plain"' \
+        in source
+    inputs = {i.name: i for i in load_project(out).predictor.inputs}
+    assert inputs["repeat"].constraints == {"ge": 1, "le": 3} and inputs["repeat"].default == 1
+    assert inputs["name"].required and inputs["name"].constraints == {"min_length": 1, "max_length": 40}
+    spec = yaml.safe_load((out / "portapack.yaml").read_text())
+    assert "cog" not in " ".join(spec.get("requirements", []))
+
+
+def test_cog_streaming_async_and_secret_runners(tmp_path):
+    stream = load_project(imported(tmp_path, "cog", "stream-runner"))
+    assert stream.predictor.streaming and stream.spec.predictor == "predict.py:Runner"  # run.py clashes
+    concurrent = load_project(imported(tmp_path, "cog", "async-runner"))
+    assert concurrent.spec.scaling.concurrency == 4
+    source = (concurrent.root / "predict.py").read_text()
+    assert "async def _predict_async(" in source
+    assert "asyncio.run(self._predict_async(x=x, delay=delay))" in source
+    secret = load_project(imported(tmp_path, "cog", "secret-runner"))
+    assert secret.spec.secrets == ["API_TOKEN"]
+    assert [i.name for i in secret.predictor.inputs] == ["text"]
+    assert 'os.environ.get("API_TOKEN")' in (secret.root / "predict.py").read_text()
+
+
+def test_cog_gpu_default_is_noted_and_gpu_option_chooses(tmp_path):
+    code, output = run("import", "cog", str(FIXTURES / "cog/gpu-model"), "--out", str(tmp_path / "a"),
+                       "--json")
+    data = json.loads(output)
+    assert code == 0 and data["ok"]
+    assert any(n["where"] == "cog.yaml build.gpu" and n["lost"] for n in data["notes"])
+    spec = load_project(tmp_path / "a").spec
+    assert str(spec.resources.gpu) == "L40S" and spec.system_packages == ["libgl1"]
+    assert spec.env == {"HF_HUB_ENABLE_HF_TRANSFER": "1"} and spec.build_commands == ["echo warming caches"]
+    chosen = load_project(imported(tmp_path, "cog", "gpu-model", "--gpu", "h100"))
+    assert str(chosen.spec.resources.gpu) == "H100"
+
+
+def test_truss_config_maps_to_the_spec(tmp_path):
+    typed = load_project(imported(tmp_path, "truss", "typed-model"))
+    assert [(i.name, i.kind, i.required) for i in typed.predictor.inputs] == [
+        ("text", "str", True), ("lowercase", "bool", False), ("top_k", "int", False)]
+    assert typed.spec.scaling.concurrency == 2 and typed.spec.env == {"GREETING": "hello"}
+    assert "data/stopwords.txt" in typed.files and typed.spec.examples[0].input["top_k"] == 2
+    weights = load_project(imported(tmp_path, "truss", "weights-model"))
+    assert [(w.source, w.path) for w in weights.spec.weights] == [(
+        "hf://mistralai/Mistral-7B-Instruct-v0.3@e0bc86c23ce5aae1db576c8cca6f06f1f73af2db",
+        "/app/model_cache/mistral")]
+    assert str(weights.spec.resources.gpu) == "A10G" and weights.spec.resources.memory == "16Gi"
+    assert weights.spec.secrets == ["HF_ACCESS_TOKEN"]
+    assert 'os.environ["HF_ACCESS_TOKEN"]' in (weights.root / "predict.py").read_text()
+
+
+def test_runpod_dockerfile_maps_to_the_spec(tmp_path):
+    plain = load_project(imported(tmp_path, "runpod", "plain-handler"))
+    assert plain.spec.python == "3.11" and plain.spec.system_packages == ["libgomp1"]
+    assert plain.spec.env == {"SENTIMENT_MODE": "lexicon"} and plain.spec.requirements == []
+    assert [(i.name, i.kind) for i in plain.predictor.inputs] == [("text", "str"), ("scale", "float")]
+    gen = load_project(imported(tmp_path, "runpod", "generator-handler"))
+    assert gen.predictor.streaming and gen.spec.requirements == ["numpy==2.1.3"]
+    assert gen.spec.targets.runpod.base_image == "runpod/base:0.6.2-cuda12.2.0"
+
+
+@pytest.mark.parametrize(("platform", "name", "where", "words"), [
+    ("cog", "path-filter", "predict.py:10", "cog.Path (a file input or output) cannot be imported"),
+    ("truss", "docker-server", "config.yaml:4 docker_server", "LLM-server mode has not landed"),
+])
+def test_what_cannot_be_imported_is_refused_clearly(tmp_path, platform, name, where, words):
+    out = tmp_path / "out"
+    code, output = run("import", platform, str(FIXTURES / platform / name), "--out", str(out))
+    assert code == 2 and where in output and words in output
+    assert "Traceback" not in output and not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temp folder left behind
+
+
+def test_bad_sources_fail_clearly_and_write_nothing(tmp_path):
+    out = tmp_path / "out"
+    code, output = run("import", "cog", str(tmp_path / "missing"), "--out", str(out))
+    assert code == 2 and "not a folder" in output
+    code, output = run("import", "cog", str(FIXTURES / "truss/typed-model"), "--out", str(out))
+    assert code == 2 and "no cog.yaml" in output
+    broken = tmp_path / "broken"
+    shutil.copytree(FIXTURES / "cog/hello-world", broken)
+    (broken / "predict.py").write_text("class Predictor(:\n    pass\n")
+    code, output = run("import", "cog", str(broken), "--out", str(out))
+    assert code == 2 and "predict.py:1: syntax error" in output
+    assert not out.exists() and "Traceback" not in output
+
+
+def test_never_overwrites_and_strict_refuses_losses(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, output = run("import", "cog", str(FIXTURES / "cog/hello-world"), "--out", str(out))
+    assert code == 1 and "not empty" in output and [p.name for p in out.iterdir()] == ["keep.txt"]
+    code, output = run("import", "cog", str(FIXTURES / "cog/stream-runner"), "--out",
+                       str(tmp_path / "s"), "--strict")
+    assert code == 1 and "ConcatenateIterator" in output and not (tmp_path / "s").exists()
+    imported(tmp_path, "cog", "hello-world", "--strict")  # nothing lost: strict is fine
