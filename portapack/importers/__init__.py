@@ -34,6 +34,10 @@ def convert(platform: str, src: str | Path, *, gpu: str | None = None,
             examples: list[dict[str, Any]] | None = None) -> Imported:
     """Read the ``platform`` project in ``src`` into an :class:`Imported` (nothing written)."""
     src = Path(src)
+    try:
+        import libcst  # noqa: F401 (the rewriter's one dependency beyond portapack's own)
+    except ImportError:
+        raise SpecError(Problem("", "portapack import needs libcst: pip install libcst")) from None
     if not src.is_dir():
         raise SpecError(Problem(str(src), "not a folder; pass the project's folder"))
     if gpu is not None:
