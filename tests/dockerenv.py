@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from portapack.images import DockerUnavailable, docker_client
+from portapack.images import DockerUnavailable, buildkit_command, docker_client
 
 BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
 REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
@@ -32,4 +32,8 @@ def engine_with_base(connect: Callable[[], Any] = docker_client) -> Any:
         client.images.get(BASE)
     except Exception:
         unavailable(f"base image {BASE} not found (run .ci/docker-setup.sh as root)")
+    try:
+        buildkit_command()  # the RunPod image's cache mounts need BuildKit
+    except DockerUnavailable as exc:
+        unavailable(str(exc))
     return client
