@@ -9,33 +9,79 @@ The public API for build scripts::
         print(b.target, b.path, b.notes)
     report = portapack.test(project, targets=["truss"], out="build")
     plan = portapack.deploy(project, "runpod", out="build", dry_run=True)
+
+Names are imported on first use (PEP 562), so ``import portapack`` and the CLI's start-up
+pay only for what a command uses: no pydantic, jinja or platform SDK until needed.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .build import BuildResult, TargetBuild, build  # noqa: E402
-from .errors import BuildError, PortapackError, Problem, SpecError, TargetError  # noqa: E402
-from .loader import Project, load_project  # noqa: E402
-from .targets import TARGETS, Note  # noqa: E402
-from .testing import TestReport  # noqa: E402
+# public name -> module that defines it
+_LAZY = {
+    "BuildError": ".errors",
+    "PortapackError": ".errors",
+    "Problem": ".errors",
+    "SpecError": ".errors",
+    "TargetError": ".errors",
+    "BuildResult": ".builder",
+    "TargetBuild": ".builder",
+    "Project": ".loader",
+    "load_project": ".loader",
+    "Note": ".targets",
+    "TARGETS": ".targets",
+    "TestReport": ".testing",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
+    from .builder import BuildResult, TargetBuild
+    from .errors import BuildError, PortapackError, Problem, SpecError, TargetError
+    from .loader import Project, load_project
+    from .targets import TARGETS, Note
+    from .testing import TestReport
 
 
-def deploy(*args, **kwargs):
-    """Deploy one target; see :func:`portapack.deployers.deploy` (imported lazily)."""
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'portapack' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def build(*args: Any, **kwargs: Any) -> Any:
+    """Build targets from a spec into ``out/<target>/``; returns a :class:`BuildResult`. See
+    :func:`portapack.builder.build`."""
+    from .builder import build as _build
+
+    return _build(*args, **kwargs)
+
+
+def deploy(*args: Any, **kwargs: Any) -> Any:
+    """Deploy one target (or plan it with ``dry_run=True``); see :func:`portapack.deployers.deploy`."""
     from .deployers import deploy as _deploy
 
     return _deploy(*args, **kwargs)
 
 
-def test(*args, **kwargs):
+def test(*args: Any, **kwargs: Any) -> Any:
     """Run the spec's examples in-process and under each target's local runtime; returns a
-    TestReport. See :func:`portapack.testing.test` (imported lazily)."""
+    :class:`TestReport`. See :func:`portapack.testing.test`."""
     from .testing import test as _test
 
     return _test(*args, **kwargs)
 
 
-test.__test__ = False  # a library function, not a pytest test when imported into one
+test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into one
 
 __all__ = [
     "BuildError",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import build
+from .builder import build
 from .errors import PortapackError
 from .loader import Project
 from .local import LocalPredictor, PredictorFailed

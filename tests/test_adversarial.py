@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 import portapack
-from portapack.build import MARKER
+from portapack.builder import MARKER
 from portapack.runtimes import get_runtime
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ import yaml
 
 import portapack
 from portapack import BuildError
-from portapack.build import MARKER
+from portapack.builder import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from portapack.build import MARKER
+from portapack.builder import MARKER
 from portapack.cli import main
 from portapack.gpu import CANONICAL
 from portapack.targets import TARGETS

@@ -34,7 +34,7 @@ from test_deploy import (
 import portapack
 import portapack.deployers.runpod as runpod_deploy
 import portapack.images
-from portapack.build import project_digest, read_marker
+from portapack.builder import project_digest, read_marker
 from portapack.deployers import DeployError, PreflightError
 from portapack.deployers.base import ApiClient
 from portapack.deployers.runpod import fetch_gpu_catalog, image_tag

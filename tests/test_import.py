@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from portapack.build import build
+from portapack.builder import build
 from portapack.cli import main
 from portapack.loader import load_project
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import _emit_json, handles_errors, json_option, spec_option
+from ._common import emit_json, handles_errors, json_option, spec_option
 
 
 @click.command()
@@ -38,7 +38,7 @@ def cost(spec_path: Path | None, requests_per_day: float | None, seconds_per_req
     traffic.check()  # before loading the spec: a typo in the flags is the cheaper thing to report
     report = estimate(load_project(spec_path), traffic, offline=offline)
     if as_json:
-        _emit_json(report.to_json())
+        emit_json(report.to_json())
         return
     for line in render_text(report):
         color = "yellow" if line.startswith(("warning:", "  !", "!")) else None

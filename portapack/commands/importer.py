@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..cli import _emit_json, handles_errors, json_option
 from ..errors import SpecError
+from ._common import emit_json, handles_errors, json_option
 
 
 def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -58,7 +58,7 @@ def import_command(platform: str, src: Path, out: Path | None, strict: bool, gpu
                 "notes": [{"where": n.where, "message": n.message, "lost": n.lost} for n in notes]}
         if report is not None:
             data["verify"] = report.to_json()
-        _emit_json(data)
+        emit_json(data)
     else:
         click.secho(f"imported {platform} project {src} -> {result.out} (valid)", fg="green")
         for n in notes:

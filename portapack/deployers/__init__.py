@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..build import build
+from ..builder import build
 from ..errors import TargetError
 from ..loader import Project, load_project
 from .base import Deployer, DeployError, DeployOptions, DeployResult, Plan, PreflightError

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..build import project_digest, read_marker
+from ..builder import project_digest, read_marker
 from ..errors import PortapackError, Problem
 from ..loader import Project
 

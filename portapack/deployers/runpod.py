@@ -16,7 +16,7 @@ import os
 import shlex
 from typing import Any
 
-from ..build import project_digest
+from ..builder import project_digest
 from ..errors import PortapackError
 from ..targets.base import example_input
 from ..targets.runpod import RunpodTarget, fallback_card_pools, select_gpu

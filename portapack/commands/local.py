@@ -1,0 +1,203 @@
+"""Commands that run the model here: predict, test, serve, image."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import PortapackError, SpecError
+from ._common import emit_json, handles_errors, json_option, spec_option
+
+
+@click.command()
+@spec_option
+@click.option("--input", "-i", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="An input, converted to its declared type (lists and dicts as JSON).")
+@json_option
+@handles_errors
+def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> None:
+    """Run one prediction with the predictor loaded in this process."""
+    from collections.abc import Iterator
+
+    from ..loader import load_project
+    from ..local import LocalPredictor, parse_cli_inputs
+
+    project = load_project(spec_path)
+    request = parse_cli_inputs(project, pairs)
+    runner = LocalPredictor(project)
+    runner.validate(request)  # reject a bad request before paying for load()
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with quiet:  # the model's own prints must not corrupt --json output
+        runner.load()
+        result = runner.predict(request)
+        if as_json and isinstance(result, Iterator):
+            result = list(result)
+    if isinstance(result, Iterator):
+        items = []
+        for item in result:
+            items.append(item)
+            if not as_json:
+                click.echo(item if isinstance(item, str) else json.dumps(item, ensure_ascii=False),
+                           nl=not isinstance(item, str))
+        if not as_json and items and isinstance(items[-1], str):
+            click.echo("")
+        result = items
+    if as_json:
+        emit_json({"ok": True, "output": result})
+    elif not project.predictor.streaming:
+        click.echo(result if isinstance(result, str) else json.dumps(result, indent=2,
+                                                                      ensure_ascii=False))
+
+
+@click.command(name="test")
+@spec_option
+@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
+              help="modal, cog, truss, runpod or all; repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@click.option("--tolerance", type=float, default=None,
+              help="Compare floats within this relative/absolute tolerance (default: exact).")
+@click.option("--image", is_flag=True, help="Also build the RunPod image with Docker and test it.")
+@click.option("--base-image", default=None, help="Base image for --image.")
+@json_option
+@handles_errors
+def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
+                 tolerance: float | None, image: bool, base_image: str | None,
+                 as_json: bool) -> None:
+    """Run the spec's examples in-process and under every target's own local runtime."""
+    from ..loader import load_project
+    from ..targets import resolve_targets
+    from ..testing import run_tests
+
+    project = load_project(spec_path, exclude=(out.resolve(),))
+    chosen = [t.name for t in resolve_targets(list(targets))]
+    if not project.spec.examples:
+        raise SpecError("the spec has no examples: add some under 'examples:' to test against")
+    extra = {}
+    if image:
+        from ..images import docker_runtime_factory
+
+        extra["runpod-image"] = docker_runtime_factory(project, out, base_image)
+
+    def show(result) -> None:
+        if not as_json:
+            mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
+            click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
+
+    if not as_json:
+        click.echo(f"{'target':13} {'case':22} result   latency")
+    quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with quiet:  # the model's own prints must not corrupt --json output
+        report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
+                           extra_runtimes=extra)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for failure in report.failures:
+            click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
+            if failure.error:
+                click.echo(f"  error: {failure.error}")
+            if failure.expected is not None or failure.actual is not None:
+                click.echo(failure.diff())
+        passed = len(report.results) - len(report.failures)
+        click.secho(f"\n{passed} passed, {len(report.failures)} failed",
+                    fg="green" if report.ok else "red")
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@spec_option
+@click.option("--target", "-t", required=True, help="modal, cog, truss or runpod.")
+@click.option("--port", type=int, default=None, help="Port (default: a free one).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@click.option("--reload", is_flag=True, help="Rebuild and restart when the spec or your files change.")
+@handles_errors
+def serve(spec_path: Path | None, target: str, port: int | None, out: Path, reload: bool) -> None:
+    """Serve one target's artifact locally under its own runtime (Ctrl-C stops it)."""
+    from ..builder import build as run_build
+    from ..loader import find_spec, load_project
+    from ..runtimes.base import free_port
+    from ..serve import Served, Watcher, check_port_free
+    from ..targets import get_target
+
+    get_target(target)
+    if port is not None:
+        check_port_free(port)
+    port = port or free_port()
+    spec_file = find_spec(spec_path)
+
+    def start() -> Served:
+        from ..targets.base import example_input
+        project = load_project(spec_file, exclude=(out.resolve(),))
+        result = run_build(project, [target], out)
+        served = Served(target, result[target].path, port)
+        example = example_input(project)
+        click.secho(f"{target} serving {result[target].path} at {served.url}", fg="green")
+        click.echo(f"  try: {served.sample_request(example)}")
+        return served
+
+    def files() -> list[Path]:
+        try:
+            project = load_project(spec_file, exclude=(out.resolve(),))
+            return [spec_file] + [project.root / f for f in project.files]
+        except PortapackError:
+            return [spec_file]
+
+    watcher = Watcher(files) if reload else None
+    served = None
+    try:
+        served = start()
+        if watcher is None:
+            while True:
+                time.sleep(3600)
+        for _ in watcher.changes():
+            click.echo("change detected: rebuilding")
+            if served is not None:
+                served.stop()
+            served = None
+            try:
+                served = start()
+            except PortapackError as exc:
+                click.secho(f"rebuild failed, fix and save again: {exc}", fg="red", err=True)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        if served is not None:
+            served.stop()
+
+
+@click.command()
+@spec_option
+@click.option("--target", "-t", default="runpod", show_default=True,
+              type=click.Choice(["runpod"]), help="The target whose artifact is an image.")
+@click.option("--tag", default=None, help="Image tag (default: NAME:latest).")
+@click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
+@json_option
+@handles_errors
+def image(spec_path: Path | None, target: str, tag: str | None, base_image: str | None, out: Path,
+          as_json: bool) -> None:
+    """Build the RunPod artifact into a Docker image (needs a Docker engine)."""
+    from ..builder import build as run_build
+    from ..images import build_image
+    from ..loader import load_project
+
+    project = load_project(spec_path, exclude=(out.resolve(),))
+    result = run_build(project, [target], out)
+    tag = tag or f"{project.spec.name}:latest"
+    progress = None if as_json else (lambda line: click.echo(f"  {line}") if line.strip() else None)
+    built = build_image(result[target].path, tag, base_image=base_image, on_progress=progress)
+    added = built.size - built.base_size if built.base_size is not None else None
+    if as_json:
+        emit_json({"ok": True, "tag": built.tag, "size": built.size, "base_size": built.base_size,
+                    "seconds": round(built.seconds, 2)})
+        return
+    extra = f", {added / 1e6:.1f} MB over the base" if added is not None else ""
+    click.secho(f"built {built.tag}: {built.size / 1e6:.1f} MB{extra} in {built.seconds:.1f}s",
+                fg="green")
+

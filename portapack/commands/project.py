@@ -1,0 +1,115 @@
+"""Commands on the spec itself: init, validate, build, targets, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import display, emit_json, handles_errors, json_option, spec_option
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("."),
+              help="Where to write the starter (default: here).")
+@click.option("--name", default=None, help="Model name (default: the folder's name).")
+@json_option
+@handles_errors
+def init(directory: Path, name: str | None, as_json: bool) -> None:
+    """Write a working starter portapack.yaml and predict.py."""
+    from ..starter import write_starter
+
+    written = write_starter(directory, name)
+    if as_json:
+        emit_json({"ok": True, "files": [str(p) for p in written]})
+        return
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo("next: portapack build --target all")
+
+
+@click.command()
+@spec_option
+@json_option
+@handles_errors
+def validate(spec_path: Path | None, as_json: bool) -> None:
+    """Check the spec and the predictor's signature, without writing anything."""
+    from ..loader import load_project
+
+    project = load_project(spec_path)
+    schema = project.predictor.inputs_schema()
+    if as_json:
+        emit_json({"ok": True, "name": project.spec.name, "inputs": schema,
+                    "streaming": project.predictor.streaming, "files": list(project.files)})
+        return
+    click.secho(f"{project.spec_path}: valid", fg="green")
+    for i in project.predictor.inputs:
+        default = "required" if i.required else f"default {i.default!r}"
+        click.echo(f"  input {i.name}: {schema['properties'][i.name].get('type', i.kind)} ({default})")
+    click.echo(f"  output: {'stream' if project.predictor.streaming else 'value'}")
+
+
+@click.command()
+@spec_option
+@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
+              help="modal, cog, truss, runpod or all; repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+              help="Output folder; each target goes to OUT/<target>/.")
+@click.option("--strict", is_flag=True, help="Fail if a target would approximate or leave out anything.")
+@json_option
+@handles_errors
+def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: bool,
+          as_json: bool) -> None:
+    """Compile the spec into each target's project."""
+    from ..builder import build as run_build
+
+    result = run_build(spec_path, list(targets), out, strict=strict)
+    if as_json:
+        emit_json({"ok": True, "out": str(result.out), "targets": [
+            {"target": b.target, "path": str(b.path), "files": b.files,
+             "notes": [{"feature": n.feature, "message": n.message} for n in b.notes]}
+            for b in result.builds]})
+        return
+    for b in result.builds:
+        click.secho(f"{b.target:7} -> {display(b.path)} ({len(b.files)} files)", fg="green")
+        for note in b.notes:
+            click.secho(f"          ~ {note}", fg="yellow")
+    if result.notes:
+        click.echo("(~ approximated or left out; --strict makes these errors)")
+
+
+@click.command()
+@json_option
+@handles_errors
+def targets(as_json: bool) -> None:
+    """List the targets and how each names every GPU."""
+    from ..targets import TARGETS
+    from ..targets.base import gpu_table
+
+    instances = [t() for t in TARGETS.values()]
+    rows = gpu_table(instances)
+    if as_json:
+        emit_json({"targets": [{"name": t.name, "title": t.title,
+                                 "install": f'pip install "portapack[{t.extra}]"'} for t in instances],
+                    "gpus": rows})
+        return
+    for t in instances:
+        click.echo(f"{t.name:7} {t.title:8} pip install \"portapack[{t.extra}]\"")
+    click.echo("")
+    headers = ["gpu", "memory_gb"] + [t.name for t in instances]
+    widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}
+    click.echo("  ".join(h.ljust(widths[h]) for h in headers))
+    for row in rows:
+        click.echo("  ".join(row[h].ljust(widths[h]) for h in headers))
+    click.echo("\n~ nearest match (that platform has no such GPU); aliases are case-insensitive, "
+               "':N' sets a count")
+
+
+@click.command()
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of portapack.yaml (for editor completion)."""
+    from ..spec import spec_json_schema
+
+    emit_json(spec_json_schema())
+
