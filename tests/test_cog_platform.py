@@ -170,6 +170,16 @@ def test_a_secret_stays_with_its_own_request_whatever_the_order(edges):
     assert third.ok and third.output["key"] == "other"
 
 
+def test_a_secret_from_the_servers_own_environment_survives_every_request(edges):
+    """A request's secret overrides the server's value only while that request runs."""
+    env = {**STRICT_WARNINGS, "API_KEY": "from-the-server"}
+    with get_runtime("cog", edges, env=env) as runtime:
+        first = runtime.predict({"params": {}, "api_key": SECRET})
+        second = runtime.predict({"params": {}})
+    assert first.ok and first.output["key"] == SECRET
+    assert second.ok and second.output["key"] == "from-the-server"
+
+
 # -- environment values through Cog's Dockerfile and the real engine ---------------------------
 def test_environment_values_reach_the_image_literally(tmp_path):
     """`cog debug` writes the Dockerfile `cog build` would; its ENV line (Cog's, unchanged)

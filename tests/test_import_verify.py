@@ -19,9 +19,7 @@ CASES = [
     ("cog", "hello-world", ['{"name": "Ada", "excited": true, "style": "fancy", "repeat": 2}']),
     ("cog", "stream-runner", ['{"prompt": "hello", "max_tokens": 3}']),
     ("cog", "async-runner", ['{"x": 7}', '{"x": 11, "delay": 0}']),
-    pytest.param("cog", "secret-runner", ['{"text": "sign-me"}'], marks=pytest.mark.xfail(
-        strict=True, reason="the cog target's run.py removes a secret from the environment after "
-        "each request, so a secret set in the server's environment is gone by the second request")),
+    ("cog", "secret-runner", ['{"text": "sign-me"}']),
     ("truss", "typed-model", []),
     ("truss", "streaming-model", []),
     ("runpod", "plain-handler", []),

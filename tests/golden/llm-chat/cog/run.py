@@ -51,13 +51,17 @@ class Runner(BaseRunner):
             inputs = Inputs.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        # This request's secrets, in the environment only while it runs.
+        # This request's secrets, in the environment only while it runs; what the server's
+        # own environment held before is put back afterwards.
         secrets = {'HF_TOKEN': hf_token}
-        for name, secret in secrets.items():
-            if secret is not None:
-                os.environ[name] = secret.get_secret_value()
+        before = {name: os.environ.get(name) for name, secret in secrets.items() if secret is not None}
+        for name in before:
+            os.environ[name] = secrets[name].get_secret_value()
         try:
             yield from self.model.predict(**inputs.model_dump())
         finally:
-            for name in secrets:
-                os.environ.pop(name, None)
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
