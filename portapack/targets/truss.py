@@ -89,6 +89,12 @@ class TrussTarget(Target):
                       "after the push")
                 for f, setting in self.autoscaling_fields.items() if f in used]
 
+    def notes(self, project: Project) -> list[Note]:
+        """In the order of the spec's fields, as the other targets list them."""
+        order = [f.value for f in Feature]
+        return sorted(super().notes(project),
+                      key=lambda n: order.index(n.feature) if n.feature in order else len(order))
+
     def autoscaling(self, project: Project) -> dict[str, int]:
         """The body of Baseten's PATCH .../autoscaling_settings for this spec: every field, so
         a deployment always matches the spec (Baseten's own defaults differ: 900 s delay)."""

@@ -62,6 +62,8 @@ def link_local_weights(predictor_class: type) -> None:
     max_containers=3,
     enable_memory_snapshot=True,
 )
+# Up to 4 inputs at once per container: Modal runs this sync predict() on threads,
+# so Predictor.predict must be thread-safe (or guard shared state with a lock).
 @modal.concurrent(max_inputs=4)
 class Model:
     @modal.enter(snap=True)

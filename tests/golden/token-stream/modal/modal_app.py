@@ -45,6 +45,8 @@ def validation_message(exc: ValidationError) -> str:
     max_containers=1,
     enable_memory_snapshot=True,
 )
+# Up to 2 inputs at once per container: Modal runs this sync predict() on threads,
+# so Predictor.predict must be thread-safe (or guard shared state with a lock).
 @modal.concurrent(max_inputs=2)
 class Model:
     @modal.enter(snap=True)
