@@ -118,11 +118,14 @@ def test_runpod_handler_and_dockerfile_shape(built, example):
     path = built[example]["runpod"].path
     ast.parse((path / "handler.py").read_text())
     dockerfile = (path / "Dockerfile").read_text().splitlines()
-    copy_reqs = dockerfile.index("COPY requirements.txt .")
-    assert copy_reqs < dockerfile.index("COPY handler.py ."), "dependencies must come before code"
-    assert any(line.startswith("RUN python3 -m venv") for line in dockerfile)
+    venv = dockerfile.index("COPY --from=builder /opt/venv /opt/venv")
+    assert venv < dockerfile.index("COPY handler.py ."), "dependencies must come before code"
+    assert dockerfile.index("COPY requirements.txt .") < venv
+    assert any("uv venv /opt/venv" in line for line in dockerfile)
+    assert dockerfile[-1] == 'CMD ["python", "-u", "handler.py"]'
     endpoint = json.loads((path / "endpoint.json").read_text())
-    assert endpoint["endpoint"]["workersMax"] == project(example).spec.scaling.max_replicas
+    assert endpoint["workers"]["max"] == project(example).spec.scaling.max_replicas
+    assert endpoint["timeout"] == project(example).spec.scaling.timeout * 1000
 
 
 # -- real runs, every CPU example ---------------------------------------------------------------
