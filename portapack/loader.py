@@ -84,12 +84,6 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
                                 f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
     if predictor is not None:
         problems += _check_examples(spec, predictor, rel_name, lines)
-        inputs = {i.name for i in predictor.inputs}
-        for n, secret in enumerate(spec.secrets):
-            if secret.lower() in inputs:  # Cog passes each secret as an input of that name
-                problems.append(Problem(_where(rel_name, lines, ("secrets", n)),
-                                        f"secret {secret} would clash with predict()'s input "
-                                        f"'{secret.lower()}' on Cog; rename one of them"))
     if problems:
         raise SpecError(problems)
     return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))  # type: ignore[arg-type]

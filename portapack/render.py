@@ -9,9 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import yaml
-
 
 def templates_root() -> Path:
     """Templates ship inside the wheel as portapack/templates; in a checkout they sit at the top."""
@@ -39,6 +36,8 @@ def py_display(value: Any) -> str:
 
 
 def yaml_dump(value: Any) -> str:
+    import yaml
+
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1 << 20).rstrip("\n")
 
 
@@ -51,9 +50,14 @@ def dockerfile_quote(value: str) -> str:
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(root: Path | None = None) -> Any:
+    """The environment for portapack's templates, or for a plugin target's own ``root`` (which
+    can still include portapack's ``_shared/`` templates)."""
+    import jinja2  # only when something is rendered: CLI start-up stays light
+
+    roots = [str(root)] if root else []
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_root())),
+        loader=jinja2.FileSystemLoader([*roots, str(templates_root())]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -72,5 +76,5 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(template: str, context: dict[str, Any]) -> str:
-    return environment().get_template(template).render(**context)
+def render(template: str, context: dict[str, Any], root: Path | None = None) -> str:
+    return environment(root).get_template(template).render(**context)

@@ -23,7 +23,8 @@ STREAM_WRAPPERS = ("Iterator", "Iterable", "Generator")
 FIELD_KEYS = ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern", "description", "default")
 NUMERIC_KEYS = ("ge", "le", "gt", "lt")
 LENGTH_KEYS = ("min_length", "max_length")
-# Attribute names of pydantic's BaseModel and names the platforms' adapters use.
+# Attribute names of pydantic's BaseModel and names the shared adapter code uses; each target
+# adds the names its own adapter uses (Target.reserved_names).
 RESERVED_NAMES = frozenset({
     "self", "json", "dict", "copy", "schema", "schema_json", "construct", "validate",
     "parse_obj", "parse_raw", "parse_file", "from_orm", "update_forward_refs", "fields",
@@ -31,7 +32,6 @@ RESERVED_NAMES = frozenset({
     # names the generated adapters use in the scope of the inputs
     "os", "sys", "asyncio", "Path", "Any", "Optional", "Iterator", "AsyncIterator",
     "Literal", "Field", "BaseModel", "Input", "Secret", "Inputs", "validation_message",
-    "UserPredictor", "modal", "runpod", "truss", "cog",
 })
 REQUIRED = object()  # sentinel: an input with no default
 

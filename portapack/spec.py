@@ -11,8 +11,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -23,6 +21,7 @@ from pydantic import (
 )
 
 from .gpu import GpuRequest, parse_gpu
+from .strict import StrictModel, target_options_model
 
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -39,10 +38,6 @@ Gpu = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["T4", "A100-80GB", "H100:2"]}),
 ]
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Resources(StrictModel):
@@ -148,68 +143,7 @@ class Example(StrictModel):
     output: Any = Field(None, description="Expected output (a streamed output is the list of items).")
 
 
-class ModalOptions(StrictModel):
-    memory_snapshot: bool | None = Field(
-        None,
-        description="Snapshot the container after load() to cut cold starts. Default: on for "
-        "CPU-only models, off with a GPU (load() may touch CUDA, which snapshots cannot hold).",
-    )
-
-
-class CogOptions(StrictModel):
-    hardware: str | None = Field(
-        None, description="Replicate hardware SKU for the deployment, overriding the GPU mapping."
-    )
-    owner: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9_-]*$",
-        description="Replicate user or organization that owns the model (r8.im/OWNER/NAME).",
-    )
-
-
-class TrussOptions(StrictModel):
-    accelerator: str | None = Field(
-        None, description="Baseten accelerator string, overriding the GPU mapping."
-    )
-    promote: bool = Field(False, description="Promote the pushed deployment to production.")
-
-
-class RunpodOptions(StrictModel):
-    base_image: str | None = Field(
-        None, description="Base image of the worker Dockerfile (default python:<version>-slim)."
-    )
-    gpu_type_ids: list[str] | None = Field(
-        None, min_length=1,
-        description="Exact RunPod GPU type ids (e.g. 'NVIDIA L4'): the endpoint uses their "
-        "serverless pools with every other card of those pools excluded.",
-    )
-    container_disk_gb: int = Field(20, ge=5, le=1000, description="Container disk size.")
-    # REST v2 takes an enum (OFF | FLASHBOOT | PRIORITY_FLASHBOOT); true/false still mean
-    # FLASHBOOT/OFF, so specs written for v1 stay valid.
-    flashboot: bool | Literal["OFF", "FLASHBOOT", "PRIORITY_FLASHBOOT"] = Field(
-        True, description="FlashBoot: OFF, FLASHBOOT or PRIORITY_FLASHBOOT (true = FLASHBOOT, "
-        "false = OFF).",
-    )
-    registry: str | None = Field(
-        None, pattern=r"^[\w.\-]+(:[0-9]+)?(/[\w.\-]+)*$",
-        description="Registry (and namespace) the worker image is pushed to, e.g. "
-        "docker.io/myteam or ghcr.io/me.",
-    )
-
-    @field_validator("base_image")
-    @classmethod
-    def _image(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[\w.\-/:@]+", value):
-            raise ValueError(f"'{value}' is not a Docker image reference")
-        return value
-
-
-class TargetOptions(StrictModel):
-    """Per-platform overrides: the escape hatch."""
-
-    modal: ModalOptions = Field(default_factory=ModalOptions)
-    cog: CogOptions = Field(default_factory=CogOptions)
-    truss: TrussOptions = Field(default_factory=TrussOptions)
-    runpod: RunpodOptions = Field(default_factory=RunpodOptions)
+TargetOptions = target_options_model()
 
 
 class Spec(StrictModel):

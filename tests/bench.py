@@ -196,9 +196,9 @@ def bench_bare(build: Path) -> Any:
 # -- (b) the RunPod image -------------------------------------------------------------------------
 def docker_or_reason() -> tuple[Any, str | None]:
     try:
-        from portapack.images import DockerUnavailable, docker_client
+        from portapack.engine import DockerUnavailable, docker_client
     except ImportError as exc:  # pragma: no cover
-        return None, f"portapack.images not importable: {exc}"
+        return None, f"portapack.engine not importable: {exc}"
     try:
         client = docker_client()
     except DockerUnavailable as exc:
@@ -228,7 +228,7 @@ CMD ["python", "-u", "handler.py"]
 def docker_build(path: Path, tag: str, nocache: bool) -> tuple[float, list[str]]:
     """A BuildKit build, as portapack runs it. A cold build also empties BuildKit's cache
     mounts (uv's and pip's download caches), so it downloads everything again."""
-    from portapack.images import build_image, buildkit_command
+    from portapack.engine import build_image, buildkit_command
 
     if nocache:
         subprocess.run([buildkit_command()[0], "builder", "prune", "-f", "--filter",

@@ -264,7 +264,8 @@ def test_build_unknown_target_json(runner, workdir):
     payload = json.loads(result.stdout)
     assert payload["error"] == "TargetError"
     assert payload["problems"] == [
-        "unknown target 'heroku'; choose from modal, cog, truss, runpod or all"]
+        "unknown target 'heroku'; choose from modal, cog, truss, runpod or all "
+        "('portapack targets' lists them)"]
 
 
 # -- build ----------------------------------------------------------------------------------------

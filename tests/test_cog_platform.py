@@ -18,7 +18,7 @@ import portapack
 from portapack.errors import PortapackError
 from portapack.gpu import CANONICAL
 from portapack.runtimes import get_runtime
-from portapack.targets.cog import SKU_MEMORY_GB, CogTarget
+from portapack.targets.cog.target import SKU_MEMORY_GB, CogTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 COGCLI = ROOT.parent / "shared" / "cogcli"

@@ -11,7 +11,7 @@ boundary:
 * Replicate: a stand-in for Replicate's HTTP API (PORTAPACK_REPLICATE_API_URL) and a fake
   ``cog`` executable first on PATH that records its argv and cwd.
 * Baseten: ``truss.push`` monkeypatched; its arguments are bound to the real signature.
-* Modal: ``subprocess.run`` inside portapack.deployers.modal monkeypatched, plus one real
+* Modal: ``subprocess.run`` inside portapack.targets.modal.deployer monkeypatched, plus one real
   subprocess run of the CLI without a token.
 
 Every test runs with HF_TOKEN=sk-very-secret in the environment and a spec that declares
@@ -50,8 +50,8 @@ from dockerenv import BASE, engine_with_base, unavailable
 from runpod_standin import RunpodV2StandIn
 
 import portapack
-import portapack.deployers.modal as modal_deploy
-import portapack.images
+import portapack.engine
+import portapack.targets.modal.deployer as modal_deploy
 from portapack.cli import main
 from portapack.deployers import (
     DeployError,
@@ -74,7 +74,7 @@ BASETEN_KEY = "dummy-baseten-key"
 OWNER = "acme"
 # Replicate's published OpenAPI document (see tests/schemas/replicate-openapi.README.md).
 REPLICATE_OPENAPI = json.loads((ROOT / "tests" / "schemas" / "replicate-openapi.json").read_text())
-_REAL_DOCKER_CLIENT = portapack.images.docker_client
+_REAL_DOCKER_CLIENT = portapack.engine.docker_client
 _DOCKER_HOST = os.environ.get("DOCKER_HOST")
 # Loopback must never go through a proxy (the stand-ins and the registry are local).
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -448,7 +448,7 @@ class Rig:
         # RunPod
         monkeypatch.setenv("RUNPOD_API_KEY", RUNPOD_KEY)
         monkeypatch.setenv("PORTAPACK_RUNPOD_API_URL", runpod_api.url)
-        monkeypatch.setattr(portapack.images, "docker_client", lambda: FakeDocker())
+        monkeypatch.setattr(portapack.engine, "docker_client", lambda: FakeDocker())
         # Replicate
         monkeypatch.setenv("REPLICATE_API_TOKEN", REPLICATE_TOKEN)
         monkeypatch.setenv("PORTAPACK_REPLICATE_API_URL", replicate_api.url)
@@ -547,7 +547,7 @@ def no_sdk(monkeypatch, module: str) -> None:
 
 
 def no_engine(rig: Rig) -> None:
-    rig.mp.setattr(portapack.images, "docker_client", _REAL_DOCKER_CLIENT)
+    rig.mp.setattr(portapack.engine, "docker_client", _REAL_DOCKER_CLIENT)
     rig.mp.setenv("DOCKER_HOST", f"unix://{rig.tmp}/no-docker.sock")
 
 

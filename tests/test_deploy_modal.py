@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 import portapack
-import portapack.deployers.modal as modal_deploy
+import portapack.targets.modal.deployer as modal_deploy
 from portapack.cli import main
 from portapack.deployers import DeployOptions, PreflightError, deploy
 from portapack.errors import SpecError

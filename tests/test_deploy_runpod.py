@@ -32,13 +32,13 @@ from test_deploy import (
 )
 
 import portapack
-import portapack.deployers.runpod as runpod_deploy
-import portapack.images
+import portapack.engine
+import portapack.targets.runpod.deployer as runpod_deploy
 from portapack.builder import project_digest, read_marker
 from portapack.deployers import DeployError, PreflightError
 from portapack.deployers.base import ApiClient
-from portapack.deployers.runpod import fetch_gpu_catalog, image_tag
-from portapack.targets.runpod import fallback_card_pools, select_gpu, vcpu_count
+from portapack.targets.runpod.deployer import fetch_gpu_catalog, image_tag
+from portapack.targets.runpod.target import fallback_card_pools, select_gpu, vcpu_count
 
 # The deploy fixtures (rig, the stand-ins, docker_env, ...) are test_deploy's, whatever they
 # grow to need: every fixture defined there is registered here too.
@@ -109,7 +109,7 @@ def check_result(result, rig: Rig) -> None:
 def recorded_images(rig, monkeypatch) -> list[tuple]:
     """The build and push steps recorded, not run (the docker tests run them for real)."""
     images: list[tuple] = []
-    monkeypatch.setattr(portapack.images, "build_image", lambda path, tag, **kw: images.append(
+    monkeypatch.setattr(portapack.engine, "build_image", lambda path, tag, **kw: images.append(
         ("build", Path(path), tag, kw["base_image"])))
     monkeypatch.setattr(runpod_deploy, "push_image", lambda tag, say: images.append(("push", tag)))
     return images
@@ -224,7 +224,7 @@ def test_create_then_update_without_docker(rig, recorded_images, compute):
 def test_cpu_rounding_is_noted(tmp_path, rig):
     as_cpu(rig, 3)
     project = portapack.load_project(rig.proj, exclude=(rig.out,))
-    from portapack.targets.runpod import RunpodTarget
+    from portapack.targets.runpod.target import RunpodTarget
 
     notes = [str(n) for n in RunpodTarget().notes(project)]
     assert "resources.cpu: 3 CPU becomes 4 vCPUs: RunPod CPU workers take a power of two from 2 " \
@@ -313,7 +313,7 @@ def test_a_failed_step_says_what_was_done_and_a_retry_recovers(rig, recorded_ima
 # == real engine, real registry =======================================================================
 @pytest.fixture
 def real_rig(rig, docker_env, pushed_names):
-    rig.mp.setattr(portapack.images, "docker_client", _REAL_DOCKER_CLIENT)
+    rig.mp.setattr(portapack.engine, "docker_client", _REAL_DOCKER_CLIENT)
     pushed_names.append(rig.name)
     return rig
 

@@ -640,13 +640,18 @@ def test_gpu_request_str():
 
 
 def test_secret_that_would_clash_with_an_input_on_cog(tmp_path):
+    """Only Cog turns secrets into inputs: its build is refused, the other targets build."""
     (tmp_path / "predict.py").write_text(
         "class Predictor:\n    def load(self):\n        pass\n\n"
         "    def predict(self, hf_token: str) -> str:\n        return hf_token\n")
     (tmp_path / "portapack.yaml").write_text(
         "name: demo\npredictor: predict.py:Predictor\nsecrets: [HF_TOKEN]\n")
+    project = portapack.load_project(tmp_path)
     with pytest.raises(SpecError) as info:
-        portapack.load_project(tmp_path)
+        portapack.build(project, "all", tmp_path / "out")
     [problem] = info.value.problems
-    assert problem.where == "portapack.yaml:3 secrets.0"
-    assert "would clash with predict()'s input 'hf_token' on Cog" in problem.message
+    assert problem.where == "target cog"
+    assert "HF_TOKEN would clash with predict()'s input 'hf_token' on Cog" in problem.message
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    built = portapack.build(project, ["modal", "truss", "runpod"], tmp_path / "out")
+    assert [b.target for b in built.builds] == ["modal", "truss", "runpod"]

@@ -20,11 +20,26 @@ spec_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def target_help(extra: str = "") -> str:
-    """The --target help text, listing the registered targets."""
-    from ..targets import TARGETS
+class TargetOption(click.Option):
+    """--target, whose help lists the registered targets (plugins too), read only when help
+    is shown: start-up never loads the registry."""
 
-    return ", ".join(TARGETS) + (f" or {extra}" if extra else "") + "."
+    def __init__(self, *args: Any, help_template: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.help_template = help_template
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from ..targets import names
+
+        self.help = self.help_template.format(targets=", ".join(names()))
+        return super().get_help_record(ctx)
+
+
+def target_option(help_template: str, *names: str, **kwargs: Any) -> Any:
+    """``--target/-t`` (``names`` may add the parameter's name); ``{targets}`` in the help
+    becomes the registered target names."""
+    return click.option("--target", "-t", *names, cls=TargetOption, help_template=help_template,
+                        **kwargs)
 
 
 def emit_json(data: Any) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ._common import emit_json, handles_errors, json_option, spec_option
+from ._common import emit_json, handles_errors, json_option, spec_option, target_option
 
 
 @click.command()
 @spec_option
-@click.option("--target", "-t", required=True, help="modal, cog, truss or runpod.")
+@target_option("One of {targets}.", required=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no network call.")
 @click.option("--build", "rebuild", is_flag=True, help="Build the target first.")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import PortapackError, SpecError
-from ._common import emit_json, handles_errors, json_option, spec_option
+from ._common import emit_json, handles_errors, json_option, spec_option, target_option
 
 
 @click.command()
@@ -56,8 +56,8 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 
 @click.command(name="test")
 @spec_option
-@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
-              help="modal, cog, truss, runpod or all; repeatable.")
+@target_option("{targets} or all; repeatable.", "targets", multiple=True,
+               default=("all",), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--tolerance", type=float, default=None,
               help="Compare floats within this relative/absolute tolerance (default: exact).")
@@ -78,10 +78,10 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
     extra = {}
-    if image:
-        from ..images import docker_runtime_factory
-
-        extra["runpod-image"] = docker_runtime_factory(project, out, base_image)
+    for target in resolve_targets(list(targets)) if image else []:
+        if target.image_runtime:  # the artifacts that are images, run in a real container
+            factory = target.resolve_ref(target.image_runtime)
+            extra[f"{target.name}-image"] = factory(project, out, base_image)
 
     def show(result) -> None:
         if not as_json:
@@ -112,7 +112,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
 
 @click.command()
 @spec_option
-@click.option("--target", "-t", required=True, help="modal, cog, truss or runpod.")
+@target_option("One of {targets}.", required=True)
 @click.option("--port", type=int, default=None, help="Port (default: a free one).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--reload", is_flag=True, help="Rebuild and restart when the spec or your files change.")
@@ -173,8 +173,8 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 
 @click.command()
 @spec_option
-@click.option("--target", "-t", default="runpod", show_default=True,
-              type=click.Choice(["runpod"]), help="The target whose artifact is an image.")
+@target_option("A target whose artifact is a Docker image ({targets}).", default="runpod",
+               show_default=True)
 @click.option("--tag", default=None, help="Image tag (default: NAME:latest).")
 @click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
@@ -182,11 +182,15 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 @handles_errors
 def image(spec_path: Path | None, target: str, tag: str | None, base_image: str | None, out: Path,
           as_json: bool) -> None:
-    """Build the RunPod artifact into a Docker image (needs a Docker engine)."""
+    """Build a target's artifact into a Docker image (RunPod's; needs a Docker engine)."""
     from ..builder import build as run_build
-    from ..images import build_image
+    from ..engine import build_image
     from ..loader import load_project
+    from ..targets import get_target
 
+    chosen = get_target(target)
+    chosen.require_image()
+    target = chosen.name
     project = load_project(spec_path, exclude=(out.resolve(),))
     result = run_build(project, [target], out)
     tag = tag or f"{project.spec.name}:latest"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import display, emit_json, handles_errors, json_option, spec_option
+from ._common import display, emit_json, handles_errors, json_option, spec_option, target_option
 
 
 @click.command()
@@ -51,8 +51,8 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
 
 @click.command()
 @spec_option
-@click.option("--target", "-t", "targets", multiple=True, default=("all",), show_default=True,
-              help="modal, cog, truss, runpod or all; repeatable.")
+@target_option("{targets} or all; repeatable.", "targets", multiple=True,
+               default=("all",), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
               help="Output folder; each target goes to OUT/<target>/.")
 @click.option("--strict", is_flag=True, help="Fail if a target would approximate or leave out anything.")
@@ -83,18 +83,20 @@ def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: b
 @handles_errors
 def targets(as_json: bool) -> None:
     """List the targets and how each names every GPU."""
-    from ..targets import TARGETS
+    from ..targets import TARGETS, registered
     from ..targets.base import gpu_table
 
     instances = [t() for t in TARGETS.values()]
     rows = gpu_table(instances)
+    origins = registered()
     if as_json:
-        emit_json({"targets": [{"name": t.name, "title": t.title,
-                                 "install": f'pip install "portapack[{t.extra}]"'} for t in instances],
-                    "gpus": rows})
+        emit_json({"targets": [{"name": t.name, "aliases": list(t.aliases), "title": t.title,
+                                "origin": origins[t.name].origin, "install": t.install_hint}
+                               for t in instances], "gpus": rows})
         return
     for t in instances:
-        click.echo(f"{t.name:7} {t.title:8} pip install \"portapack[{t.extra}]\"")
+        aliases = f" (alias {', '.join(t.aliases)})" if t.aliases else ""
+        click.echo(f"{t.name + aliases:24} {t.title:8} {origins[t.name].origin:10}  {t.install_hint}")
     click.echo("")
     headers = ["gpu", "memory_gb"] + [t.name for t in instances]
     widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}

@@ -39,18 +39,10 @@ def runpod_pool_prices(gpus: list[dict[str, Any]], today: dt.date) -> list[Price
 
 
 def _fetch_catalog(base_url: str, api_key: str, timeout: float = 15) -> list[dict[str, Any]]:
-    """GET /catalog/gpus through the RunPod deployer's client (helper of the deploy code)."""
-    from ..deployers import runpod as runpod_deployer
+    """GET /catalog/gpus with the RunPod deployer's own client."""
+    from ..targets.runpod.deployer import fetch_gpu_catalog
 
-    fetch = getattr(runpod_deployer, "fetch_gpu_catalog", None)
-    if fetch is not None:
-        return fetch(base_url, api_key, timeout=timeout)
-    from ..deployers.base import ApiClient
-
-    body = ApiClient(base_url, api_key, timeout=timeout).expect("GET", "/catalog/gpus", ok=(200,))
-    if not isinstance(body, dict) or not isinstance(body.get("gpus"), list):
-        raise PortapackError(f"GET {base_url}/catalog/gpus: no 'gpus' list in the answer")
-    return body["gpus"]
+    return fetch_gpu_catalog(base_url, api_key, timeout=timeout)
 
 
 def live_prices(today: dt.date, env: Mapping[str, str] | None = None,

@@ -5,24 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..builder import build
-from ..errors import TargetError
 from ..loader import Project, load_project
 from .base import Deployer, DeployError, DeployOptions, DeployResult, Plan, PreflightError
-from .cog import CogDeployer
-from .modal import ModalDeployer
-from .runpod import RunpodDeployer
-from .truss import TrussDeployer
-
-DEPLOYERS: dict[str, type[Deployer]] = {
-    d.target: d for d in (ModalDeployer, CogDeployer, TrussDeployer, RunpodDeployer)}
 
 
 def deployer_for(target: str, project: Project, out: Path, options: DeployOptions) -> Deployer:
-    try:
-        cls = DEPLOYERS[target]
-    except KeyError:
-        raise TargetError(f"unknown target '{target}'; choose from {', '.join(DEPLOYERS)}") from None
-    return cls(project, Path(out) / target, options)
+    from ..targets import get_target
+
+    chosen = get_target(target)  # an unknown name lists the registered ones
+    return chosen.deployer_class()(project, Path(out) / chosen.name, options)
 
 
 def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "build", *,
@@ -33,6 +24,9 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
     Raises :class:`PreflightError` (nothing done) or :class:`DeployError` (what was done and
     what was not).
     """
+    from ..targets import canonical_name
+
+    target = canonical_name(target)  # "replicate" deploys the cog target
     out = Path(out).resolve()
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     if rebuild:  # local only: fine in a dry run too
@@ -49,5 +43,5 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
     return deployer.apply(deployer.plan())
 
 
-__all__ = ["DEPLOYERS", "DeployError", "DeployOptions", "DeployResult", "Plan", "PreflightError",
+__all__ = ["DeployError", "DeployOptions", "DeployResult", "Plan", "PreflightError",
            "deploy"]

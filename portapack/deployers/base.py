@@ -126,7 +126,8 @@ class Deployer:
         from ..targets import get_target
 
         target = get_target(self.target)
-        return json.loads(render(target.templates[rel], target.context(self.project)))
+        return json.loads(render(target.templates[rel], target.context(self.project),
+                                 target.template_root))
 
     def build_step(self) -> Step | None:
         """The plan's first step when the build is missing or stale (dry run only)."""

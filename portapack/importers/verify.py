@@ -20,9 +20,9 @@ import click
 
 from ..loader import Project
 from ..runtimes.base import Outcome, Runtime
-from ..runtimes.cog import CogRuntime
-from ..runtimes.inprocess import TrussRuntime
-from ..runtimes.runpod import RunpodRuntime
+from ..targets.cog.runtime import CogRuntime
+from ..targets.runpod.runtime import RunpodRuntime
+from ..targets.truss.runtime import TrussRuntime
 from ..testing import CaseResult, TestReport, run_tests
 from .base import SKIP_DIRS
 

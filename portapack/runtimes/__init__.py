@@ -1,26 +1,22 @@
-"""Local runtimes: each target's artifact under its platform's own runtime, no account."""
+"""Local runtimes: each target's artifact under its platform's own runtime, no account.
+
+The shapes (an HTTP server subprocess, an in-process runtime in a worker) live here; each
+target's own runtime class lives in its package and is found through the registry.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..errors import TargetError
 from .base import Outcome, Runtime, RuntimeFailed
-from .cog import CogRuntime
-from .inprocess import ModalRuntime, TrussRuntime
-from .runpod import RunpodRuntime
-
-RUNTIMES: dict[str, type[Runtime]] = {
-    r.target: r for r in (ModalRuntime, CogRuntime, TrussRuntime, RunpodRuntime)
-}
 
 
 def get_runtime(target: str, build_dir: Path, **kwargs: Any) -> Runtime:
-    try:
-        return RUNTIMES[target](build_dir, **kwargs)
-    except KeyError:
-        raise TargetError(f"no local runtime for '{target}'") from None
+    """The local runtime of ``target`` for the artifact in ``build_dir`` (not started)."""
+    from ..targets import get_target
+
+    return get_target(target).runtime_class()(build_dir, **kwargs)
 
 
-__all__ = ["RUNTIMES", "Outcome", "Runtime", "RuntimeFailed", "get_runtime"]
+__all__ = ["Outcome", "Runtime", "RuntimeFailed", "get_runtime"]

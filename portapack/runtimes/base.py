@@ -170,8 +170,10 @@ def http_json(method: str, url: str, body: Any = None, timeout: float = 600,
 class WorkerRuntime(Runtime):
     """An in-process platform runtime hosted in ``python -m portapack.runtimes.worker``."""
 
+    loader: ClassVar[str]  # "module:function" that loads the artifact, run inside the worker
+
     def command(self) -> list[str]:
-        return [self.python, "-u", "-m", "portapack.runtimes.worker", self.target, str(self.build_dir)]
+        return [self.python, "-u", "-m", "portapack.runtimes.worker", self.loader, str(self.build_dir)]
 
     def process_env(self) -> dict[str, str]:
         env = super().process_env()

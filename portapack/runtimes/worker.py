@@ -1,4 +1,5 @@
-"""The worker process behind WorkerRuntime: hosts Modal's ``.local()`` or Truss's loader.
+"""The worker process behind WorkerRuntime: hosts an in-process platform runtime (Modal's
+``.local()``, Truss's loader), named by the target's ``module:function`` loader.
 
 Protocol: one JSON line per request on stdin ({"inputs": {...}, "stream": bool}), one JSON
 line per reply on the original stdout. The user's prints go to stderr, not the protocol.
@@ -6,44 +7,14 @@ line per reply on the original stdout. The user's prints go to stderr, not the p
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-
-def modal_predictor(build_dir: Path) -> Callable[[dict[str, Any]], Any]:
-    import modal_app  # the generated app file, imported offline
-
-    model = modal_app.Model()
-    # .local() runs the @modal.enter hooks on the first call; run them now, so a failing
-    # load() is a start failure (modal 1.x keeps this on the instance as _enter()).
-    enter = getattr(model, "_enter", None)
-    if callable(enter):
-        enter()
-    return lambda inputs: model.predict.local(**inputs)
-
-
-def truss_predictor(build_dir: Path) -> Callable[[dict[str, Any]], Any]:
-    """Truss's own local loader, loaded once: ``truss.load(dir).predict(..., use_docker=False)``
-    does exactly this, but loads the model again on every call."""
-    try:
-        from truss.contexts.local_loader.load_model_local import LoadModelLocal
-        from truss.truss_handle.truss_handle import _prediction_flow
-    except ImportError:  # another truss layout: the public API, one load per request
-        import truss
-
-        handle = truss.load(str(build_dir))
-        return lambda inputs: handle.predict(inputs, use_docker=False)
-    model = LoadModelLocal.run(build_dir)
-    return lambda inputs: _prediction_flow(model, inputs)
-
-
-LOADERS = {"modal": modal_predictor, "truss": truss_predictor}
 
 
 def error_text(exc: BaseException) -> str:
@@ -59,14 +30,15 @@ def error_text(exc: BaseException) -> str:
 
 
 def main() -> None:
-    target, build_dir = sys.argv[1], Path(sys.argv[2]).resolve()
+    loader_ref, build_dir = sys.argv[1], Path(sys.argv[2]).resolve()
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything the model prints goes to the log, not the protocol
     sys.stdout = sys.stderr
     os.chdir(build_dir)
     sys.path.insert(0, str(build_dir))
     try:
-        predict = LOADERS[target](build_dir)
+        module, _, function = loader_ref.partition(":")
+        predict = getattr(importlib.import_module(module), function)(build_dir)
         protocol.write(json.dumps({"ready": True}) + "\n")
     except BaseException as exc:  # report any load failure to the parent, then exit
         traceback.print_exc()

@@ -9,19 +9,20 @@ collected by one generic check, never by ``if target == ...`` in the core.
 from __future__ import annotations
 
 import enum
-import os
-import re
-import shlex
 import shutil
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BuildError
 from ..gpu import CANONICAL, GpuRequest
-from ..loader import Project
-from ..render import py_literal, render
-from ..signature import REQUIRED, InputSpec, PredictorInfo
+from ..signature import REQUIRED
+from ..strict import StrictModel
+from .artifacts import local_weights, pydantic_fields
+
+if TYPE_CHECKING:
+    from ..loader import Project
 
 
 class Feature(enum.Enum):
@@ -84,12 +85,48 @@ def requested_features(project: Project) -> set[Feature]:
     return used
 
 
+@dataclass(frozen=True)
+class Hardware:
+    """What one replica runs on, as the platform names it (for ``portapack cost``)."""
+
+    target: str
+    name: str  # as the artifact says it: "A100-80GB:2", "gpu-a100-large-2x", "AMPERE_80", "cpu"
+    price_key: str  # the price table's `hardware` for one unit (one GPU, or the CPU instance)
+    gpu_count: int = 0  # 0: a CPU-only replica
+    cpu_cores: float | None = None  # for platforms that bill cores and memory separately (Modal)
+    memory_gib: float | None = None
+    fallbacks: tuple[str, ...] = ()  # further price keys the platform may also place it on
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.gpu_count > 0
+
+
 class Target:
-    """A platform. Subclasses set the class attributes and implement :meth:`context`."""
+    """A platform: everything portapack knows about it, in one object.
+
+    A subclass lives in its own package (``portapack/targets/<name>/``, or a plugin's) and
+    declares its name, options model, GPU map and what it cannot express as class attributes;
+    ``context()`` maps a project to template variables (pure), the templates write the files,
+    ``validate()`` refuses what the platform cannot take, and ``runtime``/``deployer`` name
+    the classes (``.module:Class``, relative to the subclass's package) that run the artifact
+    locally and push it. The core does the rest: atomic builds, notes, ``--strict``, tests.
+    """
 
     name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names users may write (replicate -> cog)
     title: ClassVar[str]
     extra: ClassVar[str]  # pip extra holding the platform SDK: portapack[<extra>]
+    options: ClassVar[type[StrictModel]] = StrictModel  # validates targets.<name>: in the spec
+    runtime: ClassVar[str]  # ".runtime:ModalRuntime": the local runtime class
+    deployer: ClassVar[str]  # ".deployer:ModalDeployer": the deployer class
+    # For artifacts that are Docker images: ".image:factory(project, out, base_image)" giving
+    # the runtime that runs the image in a container (portapack test --image); None otherwise.
+    image_runtime: ClassVar[str | None] = None
+    # Folder holding this target's templates; None: portapack's own templates/ folder.
+    template_root: ClassVar[Path | None] = None
+    # Input names the generated adapter uses in the inputs' scope (module names, aliases).
+    reserved_names: ClassVar[frozenset[str]] = frozenset()
     templates: ClassVar[dict[str, str]]  # output path -> template path (under templates/)
     code_dir: ClassVar[str] = ""  # where the user's files go inside the artifact
     gpu_names: ClassVar[dict[str, GpuMapping]]
@@ -109,8 +146,42 @@ class Target:
 
     def validate(self, project: Project) -> list[str]:
         """Problems that make this spec impossible on this platform (not approximations):
-        each names the field and the fix. ``build`` refuses the target when any is found."""
-        return []
+        each names the field and the fix. ``build`` refuses the target when any is found.
+        Subclasses extend this (``super().validate(project) + [...]``)."""
+        return [f"{project.spec.predictor_file}:{i.line} input '{i.name}': the {self.title} "
+                "adapter uses this name; rename the parameter"
+                for i in project.predictor.inputs if i.name in self.reserved_names]
+
+    def hardware_for(self, project: Project) -> Hardware:
+        """What one replica runs on, for pricing; a target without a price table says so."""
+        return Hardware(self.name, "unknown", "unknown")
+
+    # -- the classes that run and deploy the artifact (imported only when used) ---------------
+    def runtime_class(self) -> type:
+        return self.resolve_ref(self.runtime)
+
+    def deployer_class(self) -> type:
+        return self.resolve_ref(self.deployer)
+
+    @property
+    def install_hint(self) -> str:
+        """How to install what this target needs (a plugin overrides it with its own package)."""
+        return f'pip install "portapack[{self.extra}]"'
+
+    def require_image(self) -> None:
+        """Refuse image commands for a target whose artifact is not a Docker image."""
+        if self.image_runtime is None:
+            from ..errors import TargetError
+
+            raise TargetError(f"the {self.name} target's artifact is not a Docker image; "
+                              "choose a target with a Dockerfile (portapack targets)")
+
+    @classmethod
+    def resolve_ref(cls, ref: str) -> Any:
+        """A ".module:name" reference, relative to this target's package, imported now."""
+        module, _, attr = ref.partition(":")
+        package = cls.__module__.rpartition(".")[0]
+        return getattr(import_module(module, package), attr)
 
     # -- shared behaviour ---------------------------------------------------------------------
     def notes(self, project: Project) -> list[Note]:
@@ -176,6 +247,8 @@ class Target:
 
     def write(self, project: Project, dest: Path) -> list[str]:
         """Copy the user's files and render the templates into ``dest``; return written paths."""
+        from ..render import render
+
         context = self.context(project)
         written: list[str] = []
         generated = set(self.templates)
@@ -191,113 +264,9 @@ class Target:
         for rel, template in self.templates.items():
             out = dest / rel
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render(template, context), encoding="utf-8")
+            out.write_text(render(template, context, self.template_root), encoding="utf-8")
             written.append(rel)
         return sorted(written)
-
-
-def pydantic_fields(pred: PredictorInfo) -> list[dict[str, str]]:
-    """Each input as a pydantic field: ``name: <annotation> = Field(...)`` parts."""
-    return [{"name": i.name, "annotation": _annotation(i), "field": _field(i)} for i in pred.inputs]
-
-
-def _annotation(i: InputSpec) -> str:
-    if i.choices is not None:
-        base = f"Literal[{', '.join(py_literal(c) for c in i.choices)}]"
-    elif i.kind == "list":
-        base = f"list[{i.item}]"
-    elif i.kind == "dict":
-        base = "dict[str, Any]"
-    else:
-        base = i.kind
-    return f"{base} | None" if i.optional else base
-
-
-def _field(i: InputSpec) -> str:
-    """``= Field(...)`` with constraints, ``= default`` without; empty for a bare required input."""
-    extra = [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
-    if i.description:
-        extra.append(f"description={py_literal(i.description)}")
-    if not extra:
-        return "" if i.required else f" = {py_literal(i.default)}"
-    first = "..." if i.required else py_literal(i.default)
-    return f" = Field({', '.join([first, *extra])})"
-
-
-def typing_names(pred: PredictorInfo, *extra: str) -> str:
-    """The ``typing`` names the generated code's annotations use, comma-separated."""
-    names = set(extra)
-    if any(i.kind == "dict" for i in pred.inputs):
-        names.add("Any")
-    if any(i.choices is not None for i in pred.inputs):
-        names.add("Literal")
-    return ", ".join(sorted(names))
-
-
-def with_requirements(project: Project, *needed: str) -> list[str]:
-    """The user's requirements plus ``needed`` ones whose project the user did not list."""
-    def key(req: str) -> str:
-        return re.split(r"[\s\[<>=!~;@]", req, maxsplit=1)[0].lower().replace("_", "-")
-
-    listed = {key(r) for r in project.requirements}
-    return list(project.requirements) + [r for r in needed if key(r) not in listed]
-
-
-def weight_fetch_commands(project: Project) -> list[str]:
-    """Shell commands that fetch hf:// and http(s):// weights at image build time."""
-    commands = []
-    for w in project.spec.weights:
-        if w.scheme == "hf":
-            repo, rev = w.hf_repo
-            revision = f" --revision {shlex.quote(rev)}" if rev else ""
-            commands.append(f"hf download {shlex.quote(repo)}{revision} --local-dir {shlex.quote(w.path)}")
-        elif w.scheme == "https":
-            filename = w.source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
-            dest = f"{w.path}/{filename}"
-            commands.append(
-                f"mkdir -p {shlex.quote(w.path)} && python -c "
-                + shlex.quote("import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])")
-                + f" {shlex.quote(w.source)} {shlex.quote(dest)}"
-            )
-    return commands
-
-
-def hf_requirement(project: Project) -> list[str]:
-    """huggingface_hub (with its `hf` CLI) when an hf:// weight must be downloaded."""
-    return ["huggingface_hub>=0.34"] if any(w.scheme == "hf" for w in project.spec.weights) else []
-
-
-def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:
-    """Local weight sources: where they sit in the artifact (``source``, a ``file`` or ``dir``)
-    and where the predictor expects them (``path``, a folder; a single file lands inside it)."""
-    prefix = f"{code_dir}/" if code_dir else ""
-    out = []
-    for w in project.spec.weights:
-        if w.scheme != "local":
-            continue
-        source = Path(os.path.normpath(w.source)).as_posix()
-        kind = "file" if source in project.files else "dir"
-        remote = f"{w.path}/{Path(source).name}" if kind == "file" else w.path
-        out.append({"source": prefix + source, "path": w.path, "kind": kind, "remote": remote})
-    return out
-
-
-def code_entries(project: Project) -> dict[str, str]:
-    """Top-level entries of the user's code ("file" or "dir"), local weights left out: they
-    travel separately, to their own path."""
-    weights = [w["source"] for w in local_weights(project)]
-    entries: dict[str, str] = {}
-    for rel in project.files:
-        if any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in weights):
-            continue
-        top, sep, _ = rel.partition("/")
-        entries[top] = "dir" if sep else "file"
-    return entries
-
-
-def example_input(project: Project) -> dict[str, Any]:
-    """The first example's input, for the sample commands the artifacts show."""
-    return project.spec.examples[0].input if project.spec.examples else {}
 
 
 def gpu_table(targets: list[Target]) -> list[dict[str, str]]:

@@ -11,17 +11,12 @@ replicate/cog 6110c912, 2026-08-21). ``predict:``, ``BasePredictor``, ``predict(
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..gpu import CANONICAL
-from ..loader import Project
-from ..render import dockerfile_quote, py_literal
-from ..signature import InputSpec
-from .base import (
-    Feature,
-    GpuMapping,
-    Note,
-    Target,
+from ...gpu import CANONICAL
+from ...render import dockerfile_quote, py_literal
+from ...signature import InputSpec
+from ..artifacts import (
     example_input,
     hf_requirement,
     local_weights,
@@ -29,7 +24,12 @@ from .base import (
     weight_fetch_commands,
     with_requirements,
 )
-from .cog_openapi import cog_bounds, openapi_schema
+from ..base import Feature, GpuMapping, Hardware, Note, Target
+from .openapi import cog_bounds, openapi_schema
+from .options import CogOptions
+
+if TYPE_CHECKING:
+    from ...loader import Project
 
 # Input(...) keywords for string rules; Cog calls `pattern` `regex`.
 STRING_RULES = {"min_length": "min_length", "max_length": "max_length", "pattern": "regex"}
@@ -60,8 +60,13 @@ FORBIDDEN_ENV = {"PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "PYTHON
 
 class CogTarget(Target):
     name = "cog"
+    aliases = ("replicate",)
     title = "Cog"
     extra = "cog"
+    options = CogOptions
+    runtime = ".runtime:CogRuntime"
+    deployer = ".deployer:CogDeployer"
+    reserved_names = frozenset({"cog", "UserPredictor"})
     templates: ClassVar[dict[str, str]] = {
         "cog.yaml": "cog/cog.yaml.j2",
         RUNNER_FILE: "cog/run.py.j2",
@@ -267,6 +272,27 @@ class CogTarget(Target):
             notes.append(Note(self.name, "scaling.concurrency",
                               "Cog needs Python >= 3.11 for concurrency; left at 1"))
         return notes + self.build_time_weights_note(project)
+
+
+    def validate(self, project: Project) -> list[str]:
+        """Each secret is a Cog input of its lower-case name: it may not clash with an input."""
+        inputs = {i.name for i in project.predictor.inputs}
+        return super().validate(project) + [
+            f"secrets: {secret} would clash with predict()'s input '{secret.lower()}' on Cog "
+            "(each secret is an input of that name); rename one of them"
+            for secret in project.spec.secrets if secret.lower() in inputs]
+
+    def hardware_for(self, project: Project) -> Hardware:
+        """The deployment's SKU; one unit's price key (Replicate spells multi-GPU SKUs both
+        ways: gpu-2x-l40s and gpu-a100-large-2x)."""
+        sku = self.hardware(project)
+        if not sku.startswith("gpu-"):
+            return Hardware(self.name, sku, sku)
+        if m := re.fullmatch(r"gpu-(\d+)x-(.+)", sku):
+            return Hardware(self.name, sku, f"gpu-{m.group(2)}", int(m.group(1)))
+        if m := re.fullmatch(r"(gpu-.+)-(\d+)x", sku):
+            return Hardware(self.name, sku, m.group(1), int(m.group(2)))
+        return Hardware(self.name, sku, sku, 1)
 
 
 def _forbidden_env(key: str) -> bool:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..gpu import GpuRequest
-from ..loader import Project
-from .base import (
-    Feature,
-    GpuMapping,
-    Note,
-    Target,
+from ...gpu import GpuRequest
+from ..artifacts import (
     code_entries,
     example_input,
     hf_requirement,
@@ -21,6 +16,11 @@ from .base import (
     weight_fetch_commands,
     with_requirements,
 )
+from ..base import Feature, GpuMapping, Hardware, Note, Target
+from .options import RunpodOptions
+
+if TYPE_CHECKING:
+    from ...loader import Project
 
 # uv installs the image's dependencies (as Cog and Truss do); it comes from PyPI, so a build
 # needs no registry besides the base image's.
@@ -122,6 +122,11 @@ class RunpodTarget(Target):
     name = "runpod"
     title = "RunPod"
     extra = "runpod"
+    options = RunpodOptions
+    runtime = ".runtime:RunpodRuntime"
+    deployer = ".deployer:RunpodDeployer"
+    image_runtime = ".image:docker_runtime_factory"
+    reserved_names = frozenset({"runpod"})
     templates: ClassVar[dict[str, str]] = {
         "handler.py": "runpod/handler.py.j2",
         "Dockerfile": "runpod/Dockerfile.j2",
@@ -178,14 +183,14 @@ class RunpodTarget(Target):
         return ctx
 
     def validate(self, project: Project) -> list[str]:
-        spec = project.spec
-        if spec.resources.gpu is None:
-            return []
-        try:
-            select_gpu(spec.resources.gpu, spec.targets.runpod.gpu_type_ids, fallback_card_pools())
-        except ValueError as exc:
-            return [str(exc)]
-        return []
+        spec, problems = project.spec, super().validate(project)
+        if spec.resources.gpu is not None:
+            try:
+                select_gpu(spec.resources.gpu, spec.targets.runpod.gpu_type_ids,
+                           fallback_card_pools())
+            except ValueError as exc:
+                problems.append(str(exc))
+        return problems
 
     def extra_notes(self, project: Project) -> list[Note]:
         spec = project.spec
@@ -236,3 +241,15 @@ class RunpodTarget(Target):
             "env": env,
         }
         return body
+
+    def hardware_for(self, project: Project) -> Hardware:
+        """The serverless pools (priced per pool), or the CPU flavour and vCPUs."""
+        endpoint = self.endpoint(project)
+        gpu = endpoint.get("gpu")
+        if gpu:
+            pools = list(dict.fromkeys(gpu["pools"]))
+            return Hardware(self.name, ", ".join(pools), pools[0], int(gpu.get("count", 1)),
+                            fallbacks=tuple(pools[1:]))
+        flavor = endpoint["cpu"][0]
+        return Hardware(self.name, f"{flavor['id']} x{flavor['vcpuCount']}", "cpu",
+                        cpu_cores=float(flavor["vcpuCount"]))

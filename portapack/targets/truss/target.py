@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..loader import Project
-from .base import (
-    Feature,
-    GpuMapping,
-    Note,
-    Target,
-    example_input,
-    local_weights,
-    requested_features,
-    typing_names,
-    with_requirements,
-)
+from ..artifacts import example_input, local_weights, typing_names, with_requirements
+from ..base import Feature, GpuMapping, Hardware, Note, Target, requested_features
+from .options import TrussOptions
+
+if TYPE_CHECKING:
+    from ...loader import Project
 
 # Secret names that hold a Hugging Face token (huggingface_hub reads both). A spec declaring
 # one gets it named as the hf:// weights' auth_secret_name, so gated repos download on Baseten
@@ -26,8 +20,13 @@ HF_TOKEN_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 class TrussTarget(Target):
     name = "truss"
+    aliases = ("baseten",)
     title = "Truss"
     extra = "truss"
+    options = TrussOptions
+    runtime = ".runtime:TrussRuntime"
+    deployer = ".deployer:TrussDeployer"
+    reserved_names = frozenset({"truss"})
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
     env_newlines = True  # config.yaml environment_variables hold any string
     templates: ClassVar[dict[str, str]] = {
@@ -149,3 +148,10 @@ class TrussTarget(Target):
         if spec.examples:
             config["model_metadata"] = {"example_model_input": spec.examples[0].input}
         return config
+
+    def hardware_for(self, project: Project) -> Hardware:
+        accelerator = self.accelerator(project)
+        if not accelerator:
+            return Hardware(self.name, "cpu", "cpu")
+        name, _, count = accelerator.partition(":")
+        return Hardware(self.name, accelerator, name, int(count or 1))

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .base import Outcome, Runtime, http_json
+from ...runtimes.base import Outcome, Runtime, http_json
 
 # The runner the Cog target writes (cog.yaml `run:`); the server reads it from this variable.
 RUNNER_REF = "run.py:Runner"

@@ -7,7 +7,7 @@ import shlex
 import time
 from typing import Any
 
-from .base import Outcome, Runtime, http_json
+from ...runtimes.base import Outcome, Runtime, http_json
 
 
 class RunpodRuntime(Runtime):

@@ -12,7 +12,7 @@ import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ..signature import REQUIRED, InputSpec, PredictorInfo
+from ...signature import REQUIRED, InputSpec, PredictorInfo
 
 _JSON = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object"}
 

@@ -16,11 +16,11 @@ import os
 import shlex
 from typing import Any
 
-from ..builder import project_digest
-from ..errors import PortapackError
-from ..targets.base import example_input
-from ..targets.runpod import RunpodTarget, fallback_card_pools, select_gpu
-from .base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step, missing_module
+from ...builder import project_digest
+from ...deployers.base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step, missing_module
+from ...errors import PortapackError
+from ..artifacts import example_input
+from .target import RunpodTarget, fallback_card_pools, select_gpu
 
 API_URL = "https://api.runpod.io/v2"
 PREFLIGHT_TIMEOUT = 10.0  # seconds: an unreachable API fails preflight well within 15 s
@@ -78,7 +78,7 @@ class RunpodDeployer(Deployer):
     def check_platform(self) -> list[str]:
         problems = missing_module("docker", "docker")
         if not problems:
-            from ..images import DockerUnavailable, docker_client
+            from ...engine import DockerUnavailable, docker_client
 
             try:
                 docker_client()
@@ -143,7 +143,7 @@ class RunpodDeployer(Deployer):
 
     def run_step(self, step: Step, result: DeployResult) -> None:
         if step.action == "build image":
-            from ..images import build_image
+            from ...engine import build_image
 
             build_image(self.build_dir, self.image, base_image=self.options.base_image,
                         on_progress=self.say)
@@ -191,7 +191,7 @@ def image_tag(build_digest: str, base_image: str | None) -> str:
 
 def push_image(image: str, say) -> None:
     """``docker push`` through the SDK, with progress; an error in the stream fails the step."""
-    from ..images import docker_client
+    from ...engine import docker_client
 
     repository, _, tag = image.rpartition(":")
     last = None

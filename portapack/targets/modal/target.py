@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..loader import Project
-from ..render import py_display, py_literal
-from .base import (
-    Feature,
-    GpuMapping,
-    Target,
+from ...render import py_display, py_literal
+from ..artifacts import (
     code_entries,
     example_input,
     hf_requirement,
@@ -18,12 +14,21 @@ from .base import (
     weight_fetch_commands,
     with_requirements,
 )
+from ..base import Feature, GpuMapping, Hardware, Target
+from .options import ModalOptions
+
+if TYPE_CHECKING:
+    from ...loader import Project
 
 
 class ModalTarget(Target):
     name = "modal"
     title = "Modal"
     extra = "modal"
+    options = ModalOptions
+    runtime = ".runtime:ModalRuntime"
+    deployer = ".deployer:ModalDeployer"
+    reserved_names = frozenset({"modal"})
     templates: ClassVar[dict[str, str]] = {
         "modal_app.py": "modal/modal_app.py.j2",
         "requirements.txt": "_shared/requirements.txt.j2",
@@ -52,11 +57,12 @@ class ModalTarget(Target):
         """Python versions Modal will no longer deploy."""
         # modal 1.6.4 modal/_image.py, deprecation dated 2026-11-04: "Modal 1.7.0 and later will
         # not run or deploy apps that use Images with Python 3.10".
+        problems = super().validate(project)
         if project.spec.python == "3.10":
-            return ['python: "3.10" cannot deploy on Modal: Modal 1.7 and later will not run or '
-                    'deploy Images with Python 3.10 (deprecated in Modal 1.6, 2026-11-04); set '
-                    'python: "3.11" or newer']
-        return []
+            problems.append('python: "3.10" cannot deploy on Modal: Modal 1.7 and later will not '
+                            'run or deploy Images with Python 3.10 (deprecated in Modal 1.6, '
+                            '2026-11-04); set python: "3.11" or newer')
+        return problems
 
     def context(self, project: Project) -> dict[str, Any]:
         spec, pred = project.spec, project.predictor
@@ -139,3 +145,14 @@ class ModalTarget(Target):
         chosen = project.spec.targets.modal.memory_snapshot
         return chosen if chosen is not None else project.spec.resources.gpu is None
 
+    def hardware_for(self, project: Project) -> Hardware:
+        """The GPU (a list means fallbacks), plus cores and memory, which Modal bills too."""
+        values = self.cls_values(project)
+        cpu, memory = float(values["cpu"]), values["memory"] / 1024  # Modal takes MiB
+        gpu = values.get("gpu")
+        if not gpu:
+            return Hardware(self.name, "cpu", "cpu-core", 0, cpu, memory)
+        choices = [gpu] if isinstance(gpu, str) else list(gpu)
+        name, _, count = choices[0].partition(":")
+        return Hardware(self.name, choices[0], name, int(count or 1), cpu, memory,
+                        tuple(c.partition(":")[0] for c in choices[1:]))

@@ -1,4 +1,6 @@
-"""Docker images of the RunPod artifact: build with BuildKit, run and test through the Docker SDK.
+"""The Docker engine: a client through the Docker SDK, and image builds with BuildKit.
+
+Used by the targets whose artifact is an image (RunPod) or whose CLI builds one (Cog).
 
 The SDK is imported lazily (``pip install "portapack[docker]"``); no engine means a clear
 error, never a traceback.
@@ -17,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PortapackError
-from .runtimes.base import RuntimeFailed, free_port
-from .runtimes.runpod import RunpodRuntime
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 
@@ -157,57 +157,3 @@ def _dockerfile_base(build_dir: Path) -> str | None:
         if line.startswith("ARG BASE_IMAGE="):
             return line.split("=", 1)[1].strip()
     return None
-
-
-class DockerRunpodRuntime(RunpodRuntime):
-    """The RunPod image run as a container, serving RunPod's local API on a loopback port."""
-
-    target = "runpod-image"
-    description = "the RunPod image in a real Docker container (POST /runsync)"
-
-    def __init__(self, tag: str, *, port: int | None = None):
-        self.tag = tag
-        self.container: Any = None
-        self.port = port or free_port()
-        self.proc = None
-
-    def start(self, timeout: float = 120) -> None:
-        client = docker_client()
-        self.container = client.containers.run(
-            self.tag, ["python", "-u", "handler.py", "--rp_serve_api", "--rp_api_host", "0.0.0.0",
-                       "--rp_api_port", "8000"],
-            ports={"8000/tcp": ("127.0.0.1", self.port)}, detach=True, remove=False)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.container.reload()
-            if self.container.status == "exited":
-                logs = self.container.logs().decode(errors="replace")[-3000:]
-                self.stop()
-                raise RuntimeFailed(f"container exited before it was ready:\n{logs}")
-            if self.ready():
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeFailed(f"container not ready after {timeout:.0f}s")
-
-    def stop(self) -> None:
-        container, self.container = self.container, None
-        if container is not None:
-            try:
-                container.remove(force=True)
-            except Exception:
-                pass
-
-    def log_tail(self, lines: int = 30) -> str:
-        return ""
-
-
-def docker_runtime_factory(project, out: Path, base_image: str | None) -> Callable[[], DockerRunpodRuntime]:
-    """For ``portapack test --image``: build the image when the runtime is started."""
-
-    def make() -> DockerRunpodRuntime:
-        tag = f"{project.spec.name}:portapack-test"
-        build_image(out / "runpod", tag, base_image=base_image)
-        return DockerRunpodRuntime(tag)
-
-    return make

@@ -1,0 +1,120 @@
+"""Pieces every emitter shares: the Inputs model's fields, requirements, weights, the user's
+code entries. Pure functions of the project; targets call them from ``context()``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..render import py_literal
+from ..signature import InputSpec, PredictorInfo
+
+if TYPE_CHECKING:
+    from ..loader import Project
+
+
+def pydantic_fields(pred: PredictorInfo) -> list[dict[str, str]]:
+    """Each input as a pydantic field: ``name: <annotation> = Field(...)`` parts."""
+    return [{"name": i.name, "annotation": _annotation(i), "field": _field(i)} for i in pred.inputs]
+
+
+def _annotation(i: InputSpec) -> str:
+    if i.choices is not None:
+        base = f"Literal[{', '.join(py_literal(c) for c in i.choices)}]"
+    elif i.kind == "list":
+        base = f"list[{i.item}]"
+    elif i.kind == "dict":
+        base = "dict[str, Any]"
+    else:
+        base = i.kind
+    return f"{base} | None" if i.optional else base
+
+
+def _field(i: InputSpec) -> str:
+    """``= Field(...)`` with constraints, ``= default`` without; empty for a bare required input."""
+    extra = [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
+    if i.description:
+        extra.append(f"description={py_literal(i.description)}")
+    if not extra:
+        return "" if i.required else f" = {py_literal(i.default)}"
+    first = "..." if i.required else py_literal(i.default)
+    return f" = Field({', '.join([first, *extra])})"
+
+
+def typing_names(pred: PredictorInfo, *extra: str) -> str:
+    """The ``typing`` names the generated code's annotations use, comma-separated."""
+    names = set(extra)
+    if any(i.kind == "dict" for i in pred.inputs):
+        names.add("Any")
+    if any(i.choices is not None for i in pred.inputs):
+        names.add("Literal")
+    return ", ".join(sorted(names))
+
+
+def with_requirements(project: Project, *needed: str) -> list[str]:
+    """The user's requirements plus ``needed`` ones whose project the user did not list."""
+    def key(req: str) -> str:
+        return re.split(r"[\s\[<>=!~;@]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+    listed = {key(r) for r in project.requirements}
+    return list(project.requirements) + [r for r in needed if key(r) not in listed]
+
+
+def weight_fetch_commands(project: Project) -> list[str]:
+    """Shell commands that fetch hf:// and http(s):// weights at image build time."""
+    commands = []
+    for w in project.spec.weights:
+        if w.scheme == "hf":
+            repo, rev = w.hf_repo
+            revision = f" --revision {shlex.quote(rev)}" if rev else ""
+            commands.append(f"hf download {shlex.quote(repo)}{revision} --local-dir {shlex.quote(w.path)}")
+        elif w.scheme == "https":
+            filename = w.source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
+            dest = f"{w.path}/{filename}"
+            commands.append(
+                f"mkdir -p {shlex.quote(w.path)} && python -c "
+                + shlex.quote("import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])")
+                + f" {shlex.quote(w.source)} {shlex.quote(dest)}"
+            )
+    return commands
+
+
+def hf_requirement(project: Project) -> list[str]:
+    """huggingface_hub (with its `hf` CLI) when an hf:// weight must be downloaded."""
+    return ["huggingface_hub>=0.34"] if any(w.scheme == "hf" for w in project.spec.weights) else []
+
+
+def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:
+    """Local weight sources: where they sit in the artifact (``source``, a ``file`` or ``dir``)
+    and where the predictor expects them (``path``, a folder; a single file lands inside it)."""
+    prefix = f"{code_dir}/" if code_dir else ""
+    out = []
+    for w in project.spec.weights:
+        if w.scheme != "local":
+            continue
+        source = Path(os.path.normpath(w.source)).as_posix()
+        kind = "file" if source in project.files else "dir"
+        remote = f"{w.path}/{Path(source).name}" if kind == "file" else w.path
+        out.append({"source": prefix + source, "path": w.path, "kind": kind, "remote": remote})
+    return out
+
+
+def code_entries(project: Project) -> dict[str, str]:
+    """Top-level entries of the user's code ("file" or "dir"), local weights left out: they
+    travel separately, to their own path."""
+    weights = [w["source"] for w in local_weights(project)]
+    entries: dict[str, str] = {}
+    for rel in project.files:
+        if any(rel == w or rel.startswith(w.rstrip("/") + "/") for w in weights):
+            continue
+        top, sep, _ = rel.partition("/")
+        entries[top] = "dir" if sep else "file"
+    return entries
+
+
+def example_input(project: Project) -> dict[str, Any]:
+    """The first example's input, for the sample commands the artifacts show."""
+    return project.spec.examples[0].input if project.spec.examples else {}

@@ -1,0 +1,14 @@
+"""Options of the Truss target: ``targets.truss:`` in portapack.yaml."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ...strict import StrictModel
+
+
+class TrussOptions(StrictModel):
+    accelerator: str | None = Field(
+        None, description="Baseten accelerator string, overriding the GPU mapping."
+    )
+    promote: bool = Field(False, description="Promote the pushed deployment to production.")
