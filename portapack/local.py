@@ -67,7 +67,7 @@ class LocalPredictor:
 
 def link_weights(project: Project) -> None:
     """Local weights at their spec path, as every target arranges it (a symlink here)."""
-    from .targets.base import local_weights
+    from .targets.artifacts import local_weights
 
     for w in local_weights(project):
         source = project.root / w["source"]

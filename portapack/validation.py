@@ -13,7 +13,7 @@ from typing import Any
 from .errors import PortapackError
 from .render import render
 from .signature import PredictorInfo
-from .targets.base import pydantic_fields
+from .targets.artifacts import pydantic_fields
 
 _HEADER = """\
 from typing import Any, Literal

@@ -136,6 +136,19 @@ def bench_build(work: Path) -> Path:
     return work / "build-0"
 
 
+def bench_startup() -> None:
+    """CLI start-up: what a command pays before doing anything (lazy targets, SDKs, jinja)."""
+    runs = max(RUNS, 10)
+    say(f"(s) start-up: portapack --help vs the bare interpreter ({runs} runs each)")
+    script = str(BIN / "portapack") if (BIN / "portapack").exists() else None
+    help_cmd = [script, "--help"] if script else PORTAPACK + ["--help"]
+    bare = [timed(lambda: run([sys.executable, "-c", "pass"])) for _ in range(runs)]
+    helps = [timed(lambda: run(help_cmd)) for _ in range(runs)]
+    rows.append(("start-up", "`portapack --help`", fmt_s(median_of(helps)), runs_note(helps)))
+    rows.append(("start-up", "`python -c pass` (the interpreter alone)", fmt_s(median_of(bare)),
+                 runs_note(bare)))
+
+
 # -- (c, first half) cold start without Docker ----------------------------------------------------
 BARE = """\
 import json, sys, time
@@ -340,7 +353,7 @@ def bench_container(client: Any, tag: str, expected: Any) -> None:
 # -- main -----------------------------------------------------------------------------------------
 def table() -> str:
     lines = ["| | measurement | median | notes |", "|---|---|---|---|"]
-    order = ["build", "image", "cold start"]
+    order = ["start-up", "build", "image", "cold start"]
     for section, name, value, notes in sorted(rows, key=lambda r: order.index(r[0])):
         lines.append(f"| {section} | {name} | {value} | {notes} |")
     return "\n".join(lines)
@@ -356,6 +369,7 @@ def main() -> int:
     tags: list[str] = []
     client = None
     try:
+        bench_startup()
         build = bench_build(work)
         expected = bench_bare(build)
         client, reason = docker_or_reason()

@@ -35,10 +35,11 @@ import yaml
 import portapack
 from portapack.builder import MARKER
 from portapack.runtimes import get_runtime
+from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]
 COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"
-TARGET_NAMES = ["modal", "cog", "truss", "runpod"]
+TARGET_NAMES = list(TARGETS)  # the registry's targets, in its order
 
 # -- the adversarial values ----------------------------------------------------------------------
 ZWJ = "\u200d"

@@ -25,11 +25,12 @@ import yaml
 import portapack
 from portapack import BuildError
 from portapack.builder import MARKER
+from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(p.name for p in EXAMPLES_DIR.iterdir() if (p / "portapack.yaml").is_file())
-TARGET_NAMES = ["modal", "cog", "truss", "runpod"]
+TARGET_NAMES = list(TARGETS)  # the registry's targets, in its order
 
 # What portapack itself writes for each target (the user's files come on top).
 GENERATED = {

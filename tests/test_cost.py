@@ -19,6 +19,7 @@ from portapack.cost.billing import REPLICATE_PUBLIC
 from portapack.cost.hardware import hardware_for
 from portapack.cost.live import runpod_pool_prices
 from portapack.loader import load_project
+from portapack.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 12, 1)
@@ -256,7 +257,7 @@ def test_gpu_example_table(monkeypatch):
     monkeypatch.delenv("RUNPOD_API_KEY", raising=False)
     spec = REPO / "examples/llm-chat"
     p = load_project(spec)
-    hardware = {t: hardware_for(p, t).name for t in ("modal", "cog", "truss", "runpod")}
+    hardware = {t: hardware_for(p, t).name for t in TARGETS}
     result = _cli(["--spec", str(spec), "--offline", "--requests-per-day", "200",
                    "--seconds-per-request", "4", "--cold-start-seconds", "60", "--json"])
     assert result.exit_code == 0, result.output

@@ -62,6 +62,7 @@ from portapack.deployers import (
     deploy,
     deployer_for,
 )
+from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY_ADDR = os.environ.get("PORTAPACK_REGISTRY_ADDR", "127.0.0.1:5005")
@@ -775,7 +776,7 @@ def test_modal_plan_settings_are_values_not_source_literals(rig, no_network):
     assert plan["settings"]["cpu"] == 1.0
 
 
-@pytest.mark.parametrize("target", ["modal", "cog", "truss", "runpod"])
+@pytest.mark.parametrize("target", list(TARGETS))
 def test_dry_run_of_an_unbuilt_target_plans_the_build_first(rig, no_network, target):
     unbuilt(rig, target)
     plan = rig.deploy(target, dry_run=True)

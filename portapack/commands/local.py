@@ -132,7 +132,7 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     spec_file = find_spec(spec_path)
 
     def start() -> Served:
-        from ..targets.base import example_input
+        from ..targets.artifacts import example_input
         project = load_project(spec_file, exclude=(out.resolve(),))
         result = run_build(project, [target], out)
         served = Served(target, result[target].path, port)

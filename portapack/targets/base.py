@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import shutil
+import sys
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -180,7 +181,7 @@ class Target:
     def resolve_ref(cls, ref: str) -> Any:
         """A ".module:name" reference, relative to this target's package, imported now."""
         module, _, attr = ref.partition(":")
-        package = cls.__module__.rpartition(".")[0]
+        package = sys.modules[cls.__module__].__package__  # the class's own package
         return getattr(import_module(module, package), attr)
 
     # -- shared behaviour ---------------------------------------------------------------------

@@ -1,0 +1,154 @@
+"""The one registry of targets: every registered target is complete (it builds, runs under its
+local runtime and plans a deploy), aliases resolve, and a third-party target installed as a
+real entry point (tests/plugin_target) builds, tests and dry-run-deploys like a built-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import portapack
+from portapack.errors import TargetError
+from portapack.runtimes import get_runtime
+from portapack.targets import TARGETS, canonical_name, get_target, names, registered
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN = Path(__file__).resolve().parent / "plugin_target"
+
+
+def copy_example(name: str, dest: Path) -> Path:
+    shutil.copytree(ROOT / "examples" / name, dest, ignore=shutil.ignore_patterns("__pycache__", "build"))
+    return dest
+
+
+def test_built_ins_are_registered_in_order_and_load_lazily():
+    assert names()[:4] == ["modal", "cog", "truss", "runpod"]
+    assert {registered()[n].origin for n in names()[:4]} == {"built-in"}
+    assert list(TARGETS) == names()
+
+
+@pytest.mark.parametrize("alias,name", [("replicate", "cog"), ("baseten", "truss"), ("cog", "cog")])
+def test_aliases_resolve_to_their_target(alias, name):
+    assert canonical_name(alias) == name
+    assert get_target(alias).name == name
+
+
+def test_an_unknown_target_suggests_the_nearest_name():
+    with pytest.raises(TargetError, match="did you mean 'runpod'"):
+        get_target("runpd")
+
+
+@pytest.mark.parametrize("name", ["modal", "cog", "truss", "runpod"])
+def test_every_registered_target_is_complete(tmp_path, name):
+    """Each target declares everything the core needs, and each piece works on a real example."""
+    target = get_target(name)
+    for attribute in ("title", "extra", "templates", "gpu_names", "runtime", "deployer"):
+        assert getattr(target, attribute), attribute
+    assert target.options.model_fields is not None  # a pydantic model, in `portapack schema`
+    assert name in type(portapack.load_project(ROOT / "examples" / "text-stats").spec.targets).model_fields
+    project = portapack.load_project(copy_example("text-stats", tmp_path / "proj"))
+    built = portapack.build(project, [name], tmp_path / "out")[name]
+    assert sorted(target.templates) == sorted(f for f in built.files if f in target.templates)
+    example = project.spec.examples[0]
+    with get_runtime(name, built.path) as runtime:
+        outcome = runtime.predict(example.input)
+    assert outcome.ok and outcome.output == example.output, outcome.error
+    plan = portapack.deploy(project, name, tmp_path / "out", dry_run=True)
+    assert plan.target == name and plan.steps
+
+
+def plugin_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PLUGIN), str(ROOT), env.get("PYTHONPATH", "")])
+    env["ECHO_DEPLOY_DIR"] = str(tmp_path / "deployed")
+    return env
+
+
+def portapack_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portapack.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_a_plugin_target_is_listed_built_tested_and_deployed(tmp_path):
+    project = copy_example("text-stats", tmp_path / "proj")
+    spec = yaml.safe_load((project / "portapack.yaml").read_text())
+    spec["targets"] = {"echo": {"greeting": "from the plugin"}}
+    (project / "portapack.yaml").write_text(yaml.safe_dump(spec))
+    env = plugin_env(tmp_path)
+
+    listed = portapack_cli("targets", "--json", env=env, cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    echo = next(t for t in json.loads(listed.stdout)["targets"] if t["name"] == "echo")
+    assert echo["origin"] == "plugin: portapack-echo 0.1"
+    assert echo["install"] == "pip install portapack-echo"
+
+    built = portapack_cli("build", "--target", "echo", "--json", env=env, cwd=project)
+    assert built.returncode == 0, built.stderr
+    server = (project / "build" / "echo" / "server.py").read_text()
+    assert "'from the plugin'" in server and "class Inputs(BaseModel)" in server
+
+    tested = portapack_cli("test", "--target", "echo", "--json", env=env, cwd=project)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    rows = json.loads(tested.stdout)["results"]
+    assert {r["target"] for r in rows} == {"in-process", "echo"}
+    assert all(r["ok"] for r in rows)
+    assert any(r["target"] == "echo" and r["case"] == "invalid" for r in rows)
+
+    planned = portapack_cli("deploy", "--target", "echo", "--dry-run", "--json", env=env, cwd=project)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)["plan"]
+    assert plan["settings"] == {"greeting": "from the plugin"}
+    assert [s["action"] for s in plan["steps"]] == ["copy artifact"]
+
+    deployed = portapack_cli("deploy", "--target", "echo", "--json", env=env, cwd=project)
+    assert deployed.returncode == 0, deployed.stderr
+    assert (tmp_path / "deployed" / "text-stats" / "server.py").is_file()
+
+
+def test_a_plugin_options_section_is_validated_like_a_built_in_one(tmp_path):
+    project = copy_example("text-stats", tmp_path / "proj")
+    spec = yaml.safe_load((project / "portapack.yaml").read_text())
+    spec["targets"] = {"echo": {"greting": "typo"}}
+    (project / "portapack.yaml").write_text(yaml.safe_dump(spec))
+    result = portapack_cli("validate", env=plugin_env(tmp_path), cwd=project)
+    assert result.returncode == 2
+    assert "targets.echo.greting: unknown field 'greting'; did you mean 'greeting'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_schema_includes_a_plugin_targets_options(tmp_path):
+    result = portapack_cli("schema", env=plugin_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    assert "echo" in schema["$defs"]["TargetOptions"]["properties"]
+
+
+def test_a_plugin_that_reuses_a_built_in_name_is_refused(tmp_path):
+    dist = tmp_path / "bad_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[portapack.targets]\nmodal = os:path\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    result = portapack_cli("targets", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "registers target 'modal', which is already built-in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_plugin_that_is_not_a_target_is_named(tmp_path):
+    dist = tmp_path / "odd_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: odd-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[portapack.targets]\nodd = os:path\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    result = portapack_cli("build", "--target", "odd", env=env, cwd=ROOT / "examples" / "text-stats")
+    assert result.returncode == 2
+    assert "target 'odd' (plugin: odd-plugin 1.0): os:path must be a portapack.targets.Target" \
+        in result.stderr
