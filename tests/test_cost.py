@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from runpod_standin import RunpodV2StandIn
 
+import portapack
 from portapack.cli import main
 from portapack.cost import RULES, Traffic, bill_day, estimate, load_prices, price_line
 from portapack.cost.billing import REPLICATE_PUBLIC
@@ -282,3 +283,12 @@ def test_gpu_example_table(monkeypatch):
     assert f"* cheapest that fits for this traffic: {data['cheapest']}" in text
     for r in rows.values():
         assert f"{r['target']} ({r['platform']}): bills" in text
+
+
+def test_a_dry_run_plan_shows_the_price_of_its_hardware(tmp_path):
+    """deploy --dry-run prints the price line of the hardware it would deploy on (bundled table)."""
+    plan = portapack.deploy(REPO / "examples/llm-chat", "runpod", tmp_path / "out", dry_run=True)
+    assert plan.settings["price"] == price_line(load_project(REPO / "examples/llm-chat"), "runpod")
+    assert plan.settings["price"].startswith("AMPERE_80 (80 GB) at $2.74/GPU-hour")
+    cpu_plan = portapack.deploy(REPO / "examples/text-stats", "cog", tmp_path / "out", dry_run=True)
+    assert cpu_plan.settings["price"].startswith("cpu at $0.36/hour")

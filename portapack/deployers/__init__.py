@@ -38,6 +38,11 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
         if first:
             plan.steps.insert(0, first)
         plan.problems = deployer.check_platform()
+        from ..cost import price_line  # the bundled table: a dry run makes no network call
+
+        price = price_line(project, target)
+        if price:
+            plan.settings["price"] = price
         return plan
     deployer.preflight()
     return deployer.apply(deployer.plan())
