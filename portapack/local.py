@@ -1,17 +1,21 @@
-"""The predictor itself, loaded in this process: ``portapack predict`` and the reference
-side of ``portapack test``."""
+"""The predictor itself: ``portapack predict`` and the reference side of ``portapack test``.
+
+It runs in its own environment made from the spec's requirements (not portapack's
+interpreter), with the spec's ``env``, the exported secrets and the local weights at their
+path, exactly as each artifact's runtime sees them; inputs are validated here first.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import sys
+import re
 from collections.abc import Iterator
 from typing import Any
 
+from .envs import ensure_env
 from .errors import PortapackError
 from .loader import Project
+from .runtimes.base import RuntimeFailed, WorkerRuntime
 from .validation import InvalidInput, inputs_validator
 
 
@@ -19,64 +23,83 @@ class PredictorFailed(PortapackError):
     """The user's load() or predict() raised."""
 
 
+def missing_module(text: str | None) -> str | None:
+    """The module a ``ModuleNotFoundError`` in ``text`` names, if any."""
+    found = re.search(r"No module named '([^']+)'", text or "")
+    return found.group(1) if found else None
+
+
+class ReferenceRuntime(WorkerRuntime):
+    """The user's class in worker.py's ``reference`` loader, in an env of the spec's
+    requirements only."""
+
+    target = "reference"
+    description = "the predictor itself, in an env of the spec's requirements"
+    loader = "reference"
+    isolated = True
+
+    def __init__(self, project: Project):
+        super().__init__(project.root, project=project)
+
+    def prepare(self) -> None:
+        assert self.project
+        requirements = self._log_dir / "requirements.txt"
+        requirements.write_text("".join(f"{r}\n" for r in self.project.requirements), encoding="utf-8")
+        self.environment = ensure_env("reference", requirements=requirements)
+        self.python = str(self.environment.python)
+
+    def loader_args(self) -> list[str]:
+        assert self.project
+        info = self.project.predictor
+        return [str(self.project.root), self.project.spec.predictor_file, info.module, info.class_name]
+
+
 class LocalPredictor:
-    """Import the user's class from the project folder, load() it once, predict many times."""
+    """The user's class from the project folder in its own env: load() once, predict many."""
 
     def __init__(self, project: Project):
         self.project = project
         self.validate = inputs_validator(project.predictor)
-        self.instance: Any = None
+        self.runtime: ReferenceRuntime | None = None
 
     def load(self) -> None:
-        link_weights(self.project)
-        root = str(self.project.root)
-        if root not in sys.path:
-            sys.path.insert(0, root)
-        path = self.project.root / self.project.spec.predictor_file
-        name = self.project.predictor.module
+        self.runtime = ReferenceRuntime(self.project)
         try:
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-            sys.modules[name] = module
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-            self.instance = getattr(module, self.project.predictor.class_name)()
-            self.instance.load()
-        except Exception as exc:
-            raise PredictorFailed(f"{self.project.spec.predictor} failed to load: "
-                                  f"{type(exc).__name__}: {exc}") from exc
+            self.runtime.start()
+        except RuntimeFailed as exc:
+            self.runtime = None
+            module = missing_module(str(exc))
+            hint = (f": '{module}' is not installed; add it to the spec's requirements"
+                    if module else "")
+            raise PredictorFailed(f"{self.project.spec.predictor} failed to load{hint}\n{exc}") from None
 
     def predict(self, raw: dict[str, Any]) -> Any:
-        """Validate, then call predict(); a streaming predictor returns its iterator."""
+        """Validate, then call predict(); a streaming predictor's items come as an iterator."""
         inputs = self.validate(raw)  # raises InvalidInput
-        try:
-            return self.instance.predict(**inputs)
-        except Exception as exc:
-            raise PredictorFailed(f"predict() raised {type(exc).__name__}: {exc}") from exc
+        assert self.runtime, "load() first"
+        outcome = self.runtime.predict(inputs)
+        if not outcome.ok:
+            raise PredictorFailed(f"predict() raised {outcome.error_type or 'an error'}: {outcome.error}")
+        if outcome.items is not None:
+            return iter(outcome.items)
+        return outcome.output
 
     def predict_all(self, raw: dict[str, Any]) -> Any:
         """Like predict(), but a stream is collected into a list."""
         result = self.predict(raw)
-        if isinstance(result, Iterator):
-            try:
-                return list(result)
-            except Exception as exc:
-                raise PredictorFailed(f"predict() raised {type(exc).__name__} while streaming: "
-                                      f"{exc}") from exc
-        return result
+        return list(result) if isinstance(result, Iterator) else result
 
+    def close(self) -> None:
+        if self.runtime:
+            self.runtime.stop()
+            self.runtime = None
 
-def link_weights(project: Project) -> None:
-    """Local weights at their spec path, as every target arranges it (a symlink here)."""
-    from .targets.artifacts import local_weights
+    def __enter__(self) -> LocalPredictor:
+        self.load()
+        return self
 
-    for w in local_weights(project):
-        source = project.root / w["source"]
-        dest = w["remote"]
-        if os.path.islink(dest) and not os.path.exists(dest):
-            os.unlink(dest)
-        if not os.path.exists(dest):
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            os.symlink(source, dest)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def parse_cli_inputs(project: Project, pairs: tuple[str, ...]) -> dict[str, Any]:

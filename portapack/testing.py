@@ -7,6 +7,7 @@ import copy
 import difflib
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -17,12 +18,13 @@ from typing import Any
 from .builder import build
 from .errors import PortapackError
 from .loader import Project
-from .local import LocalPredictor, PredictorFailed
+from .local import LocalPredictor, PredictorFailed, missing_module
 from .runtimes import Runtime, get_runtime
 from .signature import InputSpec
-from .validation import InvalidInput
+from .validation import InvalidInput, inputs_validator
 
 REFERENCE = "in-process"
+NO_REFERENCE = object()  # an example whose expected output is unknown (the reference failed)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class CaseResult:
     expected: Any = None
     actual: Any = None
     error: str | None = None
+    skipped: str | None = None  # why this check could not run here (then ok is False)
 
     def diff(self) -> str:
         want = json.dumps(self.expected, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
@@ -53,12 +56,18 @@ class TestReport:
 
     @property
     def failures(self) -> list[CaseResult]:
-        return [r for r in self.results if not r.ok]
+        return [r for r in self.results if not r.ok and not r.skipped]
+
+    @property
+    def skipped(self) -> list[CaseResult]:
+        """Checks that could not run here (never a pass: ``ok`` is False when any exist)."""
+        return [r for r in self.results if r.skipped]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "results": [
+        return {"ok": self.ok, "skipped": len(self.skipped), "results": [
             {"target": r.target, "case": r.case, "ok": r.ok, "seconds": round(r.seconds, 4),
-             "expected": r.expected, "actual": r.actual, "error": r.error} for r in self.results]}
+             "expected": r.expected, "actual": r.actual, "error": r.error, "skipped": r.skipped}
+            for r in self.results]}
 
 
 def same(expected: Any, actual: Any, tolerance: float | None) -> bool:
@@ -133,36 +142,80 @@ def run_tests(
             on_result(result)
 
     result = build(project, targets, out)
-    examples = project.spec.examples
-    expected: list[Any] = []
-    local = LocalPredictor(project)
-    local.load()
-    for n, example in enumerate(examples, start=1):
-        started = time.perf_counter()
-        try:
-            actual = local.predict_all(example.input)
-            error = None
-        except (InvalidInput, PredictorFailed) as exc:
-            actual, error = None, str(exc)
-        want = example.output if example.output is not None else actual
-        expected.append(want)
-        ok = error is None and same(want, actual, tolerance)
-        record(CaseResult(REFERENCE, f"example {n}", ok, time.perf_counter() - started, want,
-                          actual, error))
+    runtimes: dict[str, Callable[[], Runtime]] = {
+        b.target: (lambda b=b: get_runtime(b.target, b.path, python=python, project=project))
+        for b in result.builds}
+    runtimes.update(extra_runtimes or {})
     bad = invalid_request(project)
+    missing_gpu = gpu_missing(project)
+    if missing_gpu:  # what needs no model ran (build, the platforms' checks); say what did not
+        _check_invalid_without_model(project, bad, record)
+        for target in [REFERENCE, *runtimes]:
+            record(CaseResult(target, "examples", False, skipped=missing_gpu))
+        return report
+    expected = _run_reference(project, bad, tolerance, record)
+    for target, make in runtimes.items():
+        _run_target(target, make, project, expected, bad, tolerance, record)
+    return report
+
+
+def gpu_missing(project: Project) -> str | None:
+    """Why the model cannot be loaded here: the spec asks for a GPU this machine lacks."""
+    gpu = project.spec.resources.gpu
+    if gpu is None or Path("/dev/nvidia0").exists() or os.environ.get("PORTAPACK_HAS_GPU") == "1":
+        return None
+    return (f"the spec asks for a GPU ({gpu}) and this machine has none: the model was not "
+            "loaded and no prediction ran (run portapack test on a GPU machine)")
+
+
+def _check_invalid_without_model(project: Project, bad: tuple[dict[str, Any], str] | None,
+                                 record: Callable[[CaseResult], None]) -> None:
+    """The examples and the broken request against the predictor's input rules: no load()."""
     if bad:
+        validate = inputs_validator(project.predictor)
         try:
-            local.predict_all(bad[0])
+            validate(bad[0])
             record(CaseResult(REFERENCE, "invalid", False, error="accepted an invalid request",
                               expected=f"an error naming input '{bad[1]}'"))
         except InvalidInput as exc:
             record(CaseResult(REFERENCE, "invalid", names_input(str(exc), bad[1]), error=str(exc)))
-    runtimes: dict[str, Callable[[], Runtime]] = {
-        b.target: (lambda b=b: get_runtime(b.target, b.path, python=python)) for b in result.builds}
-    runtimes.update(extra_runtimes or {})
-    for target, make in runtimes.items():
-        _run_target(target, make, project, expected, bad, tolerance, record)
-    return report
+
+
+def _run_reference(project: Project, bad: tuple[dict[str, Any], str] | None,
+                   tolerance: float | None, record: Callable[[CaseResult], None]) -> list[Any]:
+    """The examples on the predictor itself (in its own env): the expected outputs."""
+    examples = project.spec.examples
+    local = LocalPredictor(project)
+    try:
+        local.load()
+    except (PredictorFailed, PortapackError) as exc:
+        record(CaseResult(REFERENCE, "start", False, error=str(exc)))
+        _check_invalid_without_model(project, bad, record)
+        return [e.output if e.output is not None else NO_REFERENCE for e in examples]
+    expected: list[Any] = []
+    try:
+        for n, example in enumerate(examples, start=1):
+            started = time.perf_counter()
+            try:
+                actual = local.predict_all(example.input)
+                error = None
+            except (InvalidInput, PredictorFailed) as exc:
+                actual, error = None, str(exc)
+            want = example.output if example.output is not None else actual
+            expected.append(want)
+            ok = error is None and same(want, actual, tolerance)
+            record(CaseResult(REFERENCE, f"example {n}", ok, time.perf_counter() - started, want,
+                              actual, error))
+        if bad:
+            try:
+                local.predict_all(bad[0])
+                record(CaseResult(REFERENCE, "invalid", False, error="accepted an invalid request",
+                                  expected=f"an error naming input '{bad[1]}'"))
+            except InvalidInput as exc:
+                record(CaseResult(REFERENCE, "invalid", names_input(str(exc), bad[1]), error=str(exc)))
+    finally:
+        local.close()
+    return expected
 
 
 def _run_target(target: str, make: Callable[[], Runtime], project: Project, expected: list[Any],
@@ -173,7 +226,9 @@ def _run_target(target: str, make: Callable[[], Runtime], project: Project, expe
         runtime = make()
         runtime.start()  # stops what it started if it fails or is interrupted
     except (PortapackError, RuntimeError, OSError) as exc:
-        record(CaseResult(target, "start", False, error=str(exc)))
+        module = missing_module(str(exc))
+        hint = f"'{module}' is not installed: add it to the spec's requirements\n" if module else ""
+        record(CaseResult(target, "start", False, error=hint + str(exc)))
         return
     try:
         _run_cases(target, runtime, project, expected, bad, tolerance, record)
@@ -187,25 +242,35 @@ def _run_cases(target: str, runtime: Runtime, project: Project, expected: list[A
                bad: tuple[dict[str, Any], str] | None, tolerance: float | None,
                record: Callable[[CaseResult], None]) -> None:
     streaming = project.predictor.streaming
-    for n, (example, want) in enumerate(zip(project.spec.examples, expected, strict=False), start=1):
-        outcome = runtime.predict(example.input)
-        record(CaseResult(target, f"example {n}", outcome.ok and same(want, outcome.output,
-                          tolerance), outcome.seconds, want, outcome.output, outcome.error))
-        if streaming:
-            outcome = runtime.stream(example.input)
-            record(CaseResult(target, f"example {n} (stream)", outcome.ok and same(
-                want, outcome.items, tolerance), outcome.seconds, want, outcome.items,
-                outcome.error))
-    if bad:
-        outcome = runtime.predict(bad[0])
-        named = not outcome.ok and names_input(outcome.error, bad[1])
-        record(CaseResult(target, "invalid", named, outcome.seconds,
-                          f"an error naming input '{bad[1]}'", outcome.output, outcome.error))
-        if project.spec.examples:  # and it keeps serving
-            outcome = runtime.predict(project.spec.examples[0].input)
-            record(CaseResult(target, "after invalid", outcome.ok and same(
-                expected[0], outcome.output, tolerance), outcome.seconds, expected[0],
-                outcome.output, outcome.error))
+    if streaming and runtime.joins_stream:  # a byte stream (Truss): the items joined, one text
+        expected = [["".join(str(i) for i in want)] if isinstance(want, list) else want
+                    for want in expected]
+    for label, call in runtime.endpoints().items():
+        via = f" ({label})" if label else ""
+        for n, (example, want) in enumerate(zip(project.spec.examples, expected, strict=False),
+                                            start=1):
+            outcome = call(example.input)
+            record(_compare(target, f"example {n}{via}", want, outcome, tolerance))
+            if streaming and not label:
+                outcome = runtime.stream(example.input)
+                outcome.output = outcome.items
+                record(_compare(target, f"example {n} (stream)", want, outcome, tolerance))
+        if bad:
+            outcome = call(bad[0])
+            named = not outcome.ok and names_input(outcome.error, bad[1])
+            record(CaseResult(target, f"invalid{via}", named, outcome.seconds,
+                              f"an error naming input '{bad[1]}'", outcome.output, outcome.error))
+            if project.spec.examples:  # and it keeps serving
+                outcome = call(project.spec.examples[0].input)
+                record(_compare(target, f"after invalid{via}", expected[0], outcome, tolerance))
+
+
+def _compare(target: str, case: str, want: Any, outcome: Any, tolerance: float | None) -> CaseResult:
+    if want is NO_REFERENCE:
+        return CaseResult(target, case, False, outcome.seconds, None, outcome.output, outcome.error
+                          or "no expected output: the in-process run failed and the example has none")
+    ok = outcome.ok and same(want, outcome.output, tolerance)
+    return CaseResult(target, case, ok, outcome.seconds, want, outcome.output, outcome.error)
 
 
 def test(

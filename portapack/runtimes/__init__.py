@@ -14,9 +14,13 @@ from .base import Outcome, Runtime, RuntimeFailed
 
 def get_runtime(target: str, build_dir: Path, **kwargs: Any) -> Runtime:
     """The local runtime of ``target`` for the artifact in ``build_dir`` (not started)."""
+    from ..builder import read_marker
     from ..targets import get_target
 
-    return get_target(target).runtime_class()(build_dir, **kwargs)
+    chosen = get_target(target)
+    if chosen.server_mode and (read_marker(Path(build_dir)) or {}).get("mode") == "server":
+        chosen = chosen.resolve_ref(chosen.server_mode)()  # a server: build, its own runtime
+    return chosen.runtime_class()(build_dir, **kwargs)
 
 
 __all__ = ["Outcome", "Runtime", "RuntimeFailed", "get_runtime"]

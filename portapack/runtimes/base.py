@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,9 +21,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..envs import Env, ensure_env
 from ..errors import PortapackError
+from ..sandbox import clean_env, weight_binds, wrap
+
+if TYPE_CHECKING:
+    from ..loader import Project
 
 
 class RuntimeFailed(PortapackError):
@@ -39,6 +45,7 @@ class Outcome:
     status: int | None = None  # HTTP status, for server runtimes
     seconds: float = 0.0
     items: list[Any] | None = field(default=None)  # what a stream yielded, in order
+    error_type: str | None = None  # the exception's class, from an in-process runtime
 
 
 def free_port() -> int:
@@ -52,32 +59,81 @@ class Runtime:
 
     target: ClassVar[str]
     description: ClassVar[str]
+    # The platform streams bytes, not items (Truss): a stream is compared joined into one text.
+    joins_stream: ClassVar[bool] = False
 
     def __init__(self, build_dir: Path, *, python: str | None = None, port: int | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, project: Project | None = None):
         self.build_dir = Path(build_dir).resolve()
-        self.python = python or sys.executable
+        self._python = python
+        self.python = python or sys.executable  # set to the artifact env's in start()
         self.port = port or free_port()
         self.env = env or {}
+        self.project = project
         self.proc: subprocess.Popen | None = None
         self._log_dir = Path(tempfile.mkdtemp(prefix=f"portapack-{self.target}-"))
         self.log_path = self._log_dir / "server.log"
+        self.environment: Env | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    # Built-in runtimes run in their own env (see portapack.envs) with a clean environment;
+    # a plugin's runtime that does not opt in keeps portapack's interpreter and environment.
+    isolated: ClassVar[bool] = False
+
+    def runtime_packages(self) -> list[str]:
+        """What the platform itself runs, installed beside the artifact's requirements."""
+        return []
+
+    def prepare(self) -> None:
+        """Get the artifact's environment (cached; created with uv on first use)."""
+        if self._python or not self.isolated:
+            return
+        requirements = self.build_dir / "requirements.txt"
+        self.environment = ensure_env(self.target, packages=self.runtime_packages(),
+                                      requirements=requirements if requirements.is_file() else None)
+        self.python = str(self.environment.python)
+
     def process_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # The platforms spawn `python` from PATH: the chosen interpreter's bin comes first.
-        env["PATH"] = str(Path(self.python).parent) + os.pathsep + env.get("PATH", "")
-        env["PYTHONUNBUFFERED"] = "1"
+        if not self.isolated:
+            env = dict(os.environ)
+            # The platforms spawn `python` from PATH: the chosen interpreter's bin comes first.
+            env["PATH"] = str(Path(self.python).parent) + os.pathsep + env.get("PATH", "")
+            env["PYTHONUNBUFFERED"] = "1"
+            env.update(self.env)
+            return env
+        spec = self.project.spec if self.project else None
+        env = clean_env(Path(self.python).parent, self._log_dir, spec.env if spec else {},
+                        spec.secrets if spec else ())
         env.update(self.env)
         return env
 
+    def weight_binds(self) -> dict[str, str]:
+        """{path in the sandbox: host path} for the project's local weights."""
+        if self.project is None:
+            return {}
+        from ..targets.artifacts import local_weights
+
+        return weight_binds(self.project.root, local_weights(self.project))
+
+    def sandbox_tmpfs(self) -> tuple[str, ...]:
+        """Paths that are an empty tmpfs inside the weights sandbox (platform-private folders)."""
+        return ()
+
+    def full_command(self) -> list[str]:
+        """``command()``, inside the weights sandbox when the project has local weights."""
+        return wrap(self.command(), self.weight_binds(), self.sandbox_tmpfs())
+
+    def workdir(self) -> Path:
+        return self.build_dir
+
     def start(self, timeout: float = 120) -> None:
+        self.prepare()
+        argv = self.full_command()
         log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.command(), cwd=self.build_dir, env=self.process_env(),
+        self.proc = subprocess.Popen(argv, cwd=self.workdir(), env=self.process_env(),
                                      stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -108,7 +164,7 @@ class Runtime:
         """Stop the process group: SIGTERM, then SIGKILL after a grace period."""
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
-            return
+            return self.cleanup()
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)
@@ -117,6 +173,15 @@ class Runtime:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """Remove this run's HOME, TMPDIR and bytecode (the log stays until the object goes)."""
+        for name in ("home", "tmp", "pycache"):
+            shutil.rmtree(self._log_dir / name, ignore_errors=True)
+
+    def __del__(self) -> None:
+        shutil.rmtree(getattr(self, "_log_dir", "/nonexistent"), ignore_errors=True)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -147,6 +212,11 @@ class Runtime:
     def sample_request(self, inputs: dict[str, Any]) -> str:
         return ""
 
+    def endpoints(self) -> dict[str, Any]:
+        """Each way in to the model this runtime serves, by a label for the test rows ("" for
+        the main one): a ``(inputs) -> Outcome`` callable each."""
+        return {"": self.predict}
+
 
 def http_json(method: str, url: str, body: Any = None, timeout: float = 600,
               headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -167,24 +237,41 @@ def http_json(method: str, url: str, body: Any = None, timeout: float = 600,
         return status, raw.decode("utf-8", errors="replace")
 
 
-class WorkerRuntime(Runtime):
-    """An in-process platform runtime hosted in ``python -m portapack.runtimes.worker``."""
+WORKER = Path(__file__).with_name("worker.py")
 
-    loader: ClassVar[str]  # "module:function" that loads the artifact, run inside the worker
+
+class WorkerRuntime(Runtime):
+    """An in-process platform runtime (Modal's ``.local()``, the reference predictor) hosted
+    in the stdlib-only ``worker.py``, run by path with ``python -P`` in the artifact's env:
+    portapack itself is not importable there, and ``-P`` keeps the worker's own folder (whose
+    module names would shadow the real ``cog``/``runpod``) off sys.path."""
+
+    # A loader built into worker.py ("modal", "reference"), or "module:function" importable
+    # by portapack's interpreter (a plugin's runtime that is not isolated).
+    loader: ClassVar[str]
+
+    def loader_args(self) -> list[str]:
+        return []
 
     def command(self) -> list[str]:
-        return [self.python, "-u", "-m", "portapack.runtimes.worker", self.loader, str(self.build_dir)]
+        if self.isolated:
+            return [self.python, "-P", "-u", str(WORKER), self.loader, str(self.build_dir),
+                    *self.loader_args()]
+        return [self.python, "-u", "-m", "portapack.runtimes.worker", self.loader, str(self.build_dir),
+                *self.loader_args()]
 
     def process_env(self) -> dict[str, str]:
         env = super().process_env()
-        # The worker imports portapack itself: make this checkout importable however it runs.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+        if not self.isolated:  # the worker imports portapack: make this checkout importable
+            package_root = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
         return env
 
     def start(self, timeout: float = 120) -> None:
+        self.prepare()
+        argv = self.full_command()
         log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.command(), cwd=self.build_dir, env=self.process_env(),
+        self.proc = subprocess.Popen(argv, cwd=self.workdir(), env=self.process_env(),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                      start_new_session=True)
         log.close()
@@ -216,7 +303,8 @@ class WorkerRuntime(Runtime):
         self.proc.stdin.flush()
         reply = self._read(timeout=600)
         return Outcome(ok=reply["ok"], output=reply.get("output"), error=reply.get("error"),
-                       items=reply.get("items"), seconds=time.perf_counter() - started)
+                       items=reply.get("items"), seconds=time.perf_counter() - started,
+                       error_type=reply.get("type"))
 
     def predict(self, inputs: dict[str, Any]) -> Outcome:
         return self._call(inputs, stream=False)

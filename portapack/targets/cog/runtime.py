@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from ...envs import pinned
 from ...runtimes.base import Outcome, Runtime, http_json
 
 # The runner the Cog target writes (cog.yaml `run:`); the server reads it from this variable.
@@ -30,6 +31,11 @@ def _cog_errors(body: Any) -> str:
 class CogRuntime(Runtime):
     target = "cog"
     description = "Cog's HTTP server: python -m cog.server.http (POST /predictions)"
+    isolated = True
+
+    def runtime_packages(self) -> list[str]:
+        # What `cog build` installs in the image beside requirements.txt: cog (with coglet).
+        return [pinned("cog")]
 
     def command(self) -> list[str]:
         return [self.python, "-m", "cog.server.http", "--host", "127.0.0.1"]

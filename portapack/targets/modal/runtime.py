@@ -1,27 +1,69 @@
-"""Modal's own local runtime: ``Model().predict.local(...)``, hosted in a worker subprocess."""
+"""Modal's own local runtime, public API only: ``Model().predict.local(...)`` and the class's
+``web`` endpoint, hosted in a worker subprocess in the artifact's env (modal + its
+requirements.txt)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+import json
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
-from ...runtimes.base import WorkerRuntime
+from ...envs import pinned
+from ...runtimes.base import Outcome, WorkerRuntime, free_port
 
 
 class ModalRuntime(WorkerRuntime):
     target = "modal"
-    description = "Modal's Model().predict.local(), in-process, no account"
-    loader = "portapack.targets.modal.runtime:modal_predictor"
+    description = "Modal's Model().predict.local() and its web endpoint (POST /), no account"
+    loader = "modal"  # worker.py's modal_loader
+    isolated = True
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.web_port = free_port()
+
+    def runtime_packages(self) -> list[str]:
+        # The artifact's requirements.txt already carries fastapi[standard] for `web`.
+        return [pinned("modal")]
+
+    def loader_args(self) -> list[str]:
+        return [str(self.web_port)]
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"": self.predict, "web": self.web}
+
+    def web(self, inputs: dict[str, Any], stream: bool = False) -> Outcome:
+        """POST the inputs to the ``web`` endpoint (a bad input answers 422 naming it); a
+        streaming model answers one line per item (JSON unless the item is text)."""
+        started = time.perf_counter()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}/",
+                                     data=json.dumps(inputs).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=600) as resp:
+                status, raw = resp.status, resp.read().decode("utf-8")
+                streamed = resp.headers.get_content_type() == "text/plain"
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")
+            try:
+                detail = json.loads(body).get("detail", body)
+            except (ValueError, AttributeError):
+                detail = body
+            return Outcome(False, error=str(detail), status=exc.code,
+                           seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if streamed:
+            items = [_item(line) for line in raw.splitlines()]
+            return Outcome(True, items, status=status, seconds=seconds, items=items)
+        return Outcome(True, json.loads(raw), status=status, seconds=seconds)
 
 
-def modal_predictor(build_dir: Path) -> Callable[[dict[str, Any]], Any]:
-    import modal_app  # the generated app file, imported offline
-
-    model = modal_app.Model()
-    # .local() runs the @modal.enter hooks on the first call; run them now, so a failing
-    # load() is a start failure (modal 1.x keeps this on the instance as _enter()).
-    enter = getattr(model, "_enter", None)
-    if callable(enter):
-        enter()
-    return lambda inputs: model.predict.local(**inputs)
+def _item(line: str) -> Any:
+    """A streamed line back to its item: JSON values were dumped, text was sent as it is
+    (so a text item that reads as JSON, e.g. "42", comes back as that value)."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return line

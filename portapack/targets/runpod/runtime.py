@@ -13,6 +13,7 @@ from ...runtimes.base import Outcome, Runtime, http_json
 class RunpodRuntime(Runtime):
     target = "runpod"
     description = "RunPod's local API: handler.py --rp_serve_api (POST /runsync, /run + /stream)"
+    isolated = True  # runpod itself is in the artifact's requirements.txt: nothing extra
 
     def command(self) -> list[str]:
         return [self.python, "-u", "handler.py", "--rp_serve_api", "--rp_api_host", "127.0.0.1",
