@@ -4,6 +4,7 @@ output language (Python, YAML, JSON, shell, Dockerfile)."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from functools import cache
 from pathlib import Path
@@ -58,6 +59,7 @@ def environment(root: Path | None = None) -> Any:
     roots = [str(root)] if root else []
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([*roots, str(templates_root())]),
+        bytecode_cache=_bytecode_cache(jinja2),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -74,6 +76,19 @@ def environment(root: Path | None = None) -> Any:
         docker_env=lambda pair: f"{pair[0]}={dockerfile_quote(pair[1])}",
     )
     return env
+
+
+def _bytecode_cache(jinja2: Any) -> Any:
+    """Compiled templates cached under the user's cache dir (keyed by each template's source, so
+    an edited template recompiles): compiling them is most of a build's time. None when the
+    cache dir cannot be written."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "portapack" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render(template: str, context: dict[str, Any], root: Path | None = None) -> str:
