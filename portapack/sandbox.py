@@ -121,3 +121,13 @@ def wrap(argv: list[str], binds: dict[str, str], tmpfs: tuple[str, ...] = ()) ->
     if not binds:
         return argv
     return bwrap_argv(binds, tmpfs=tmpfs, bwrap=check_bwrap()) + argv
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Place a weight file in an artifact as a hard link (no second copy of a large file on
+    disk), or a copy when ``dest`` is on another filesystem or links are refused."""
+    dest.unlink(missing_ok=True)
+    try:
+        os.link(source, dest)
+    except OSError:  # EXDEV across filesystems, EPERM on some mounts
+        shutil.copy2(source, dest)

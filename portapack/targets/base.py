@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BuildError
 from ..gpu import CANONICAL, GpuRequest
+from ..sandbox import link_or_copy
 from ..signature import REQUIRED
 from ..strict import StrictModel
 from .artifacts import local_weights, pydantic_fields
@@ -253,6 +254,7 @@ class Target:
         context = self.context(project)
         written: list[str] = []
         generated = set(self.templates)
+        weights = [w["source"].rstrip("/") for w in local_weights(project)]
         for rel in project.files:
             target_rel = f"{self.code_dir}/{rel}" if self.code_dir else rel
             if target_rel in generated:
@@ -260,7 +262,10 @@ class Target:
                                  f"{self.name}; rename it or leave it out of 'files'")
             out = dest / target_rel
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(project.root / rel, out)
+            if any(rel == w or rel.startswith(w + "/") for w in weights):
+                link_or_copy(project.root / rel, out)  # large and read-only: never 4 copies
+            else:
+                shutil.copy2(project.root / rel, out)  # yours to edit in build/: a real copy
             written.append(target_rel)
         for rel, template in self.templates.items():
             out = dest / rel
