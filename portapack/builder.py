@@ -70,7 +70,7 @@ def build(
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out} is a file; choose another --out")
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
-    chosen = resolve_targets(targets)
+    chosen = [t.for_project(project) for t in resolve_targets(targets)]  # server: mode or not
     refused = [Problem(f"target {t.name}", p) for t in chosen for p in t.validate(project)]
     if refused:  # impossible on that platform, not an approximation: nothing is written
         raise SpecError(refused)
@@ -95,6 +95,8 @@ def build(
             files = t.write(project, dest)
             marker = {"portapack": __version__, "target": t.name, "name": project.spec.name,
                       "spec": str(project.spec_path), "digest": digest, "files": files}
+            if project.spec.server is not None:
+                marker["mode"] = "server"  # get_runtime picks the target's server runtime
             (dest / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             builds.append(TargetBuild(t.name, out / t.name, files, notes[t.name]))
         for t in chosen:  # everything rendered: swap the new trees in

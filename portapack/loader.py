@@ -31,7 +31,7 @@ class Project:
     """A validated spec, its predictor's contract and the files to ship."""
 
     spec: Spec
-    predictor: PredictorInfo
+    predictor: PredictorInfo | None  # None for a server: project (an HTTP server command)
     root: Path  # the directory of the spec file
     spec_path: Path
     requirements: tuple[str, ...]
@@ -69,16 +69,7 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     requirements = _requirements(spec, root, rel_name, lines, problems)
     files = _files(spec, root, rel_name, lines, problems, exclude)
     files = sorted(set(files) | _local_weights(spec, root, rel_name, lines, problems, exclude))
-    predictor_path = root / spec.predictor_file
-    if not all(part.isidentifier() for part in spec.predictor_module.split(".")):
-        problems.append(Problem(_where(rel_name, lines, ("predictor",)),
-                                f"'{spec.predictor_file}' cannot be imported as a Python module; "
-                                "use a file name made of letters, digits and '_'"))
-    try:
-        predictor = read_predictor(predictor_path, spec.predictor_file, spec.predictor_class)
-    except SpecError as exc:
-        problems += exc.problems
-        predictor = None
+    predictor = None if spec.server else _predictor(spec, root, rel_name, lines, problems)
     if predictor is not None and spec.predictor_file not in files:
         problems.append(Problem(_where(rel_name, lines, ("files",)),
                                 f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
@@ -86,7 +77,21 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
         problems += _check_examples(spec, predictor, rel_name, lines)
     if problems:
         raise SpecError(problems)
-    return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))  # type: ignore[arg-type]
+    return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))
+
+
+def _predictor(spec: Spec, root: Path, rel_name: str, lines: dict,
+               problems: list[Problem]) -> PredictorInfo | None:
+    """The predictor class's contract, read statically (problems appended, None on failure)."""
+    if not all(part.isidentifier() for part in spec.predictor_module.split(".")):
+        problems.append(Problem(_where(rel_name, lines, ("predictor",)),
+                                f"'{spec.predictor_file}' cannot be imported as a Python module; "
+                                "use a file name made of letters, digits and '_'"))
+    try:
+        return read_predictor(root / spec.predictor_file, spec.predictor_file, spec.predictor_class)
+    except SpecError as exc:
+        problems += exc.problems
+        return None
 
 
 # -- YAML with line numbers ---------------------------------------------------------------------
@@ -105,7 +110,8 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise SpecError(Problem(where, f"invalid YAML: {problem}")) from None
     if not isinstance(data, dict):
         raise SpecError(Problem(path.name, "the spec must be a mapping with at least "
-                                "'name:' and 'predictor:'; run 'portapack init' for a starter"))
+                                "'name:' and 'predictor:' (or 'server:'); run 'portapack init' "
+                                "for a starter"))
     lines: dict[tuple, int] = {}
     _index(node, (), lines)
     return data, lines
@@ -140,7 +146,7 @@ def _where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
 def _problem(name: str, lines: dict[tuple, int], err: dict[str, Any]) -> Problem:
     raw_loc = err["loc"]
     loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
-        ("function-", "list[", "str", "[key]"))))
+        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         allowed = _fields_at(Spec, loc[:-1])

@@ -11,9 +11,11 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    Discriminator,
     Field,
     PlainSerializer,
     PlainValidator,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -21,6 +23,7 @@ from pydantic import (
 )
 
 from .gpu import GpuRequest, parse_gpu
+from .server_spec import HttpExample, Server, example_kind, server_problems
 from .strict import StrictModel, target_options_model
 
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
@@ -144,6 +147,11 @@ class Example(StrictModel):
 
 
 TargetOptions = target_options_model()
+# A predictor's examples have input/output; a server's are HTTP requests (they have a route).
+AnyExample = Annotated[
+    Annotated[Example, Tag("Example")] | Annotated[HttpExample, Tag("HttpExample")],
+    Discriminator(example_kind),
+]
 
 
 class Spec(StrictModel):
@@ -153,9 +161,14 @@ class Spec(StrictModel):
         pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
         description="Lowercase letters, digits and '-'; the app, model and endpoint name.",
     )
-    predictor: str = Field(
+    predictor: str | None = Field(
+        None,
         pattern=r"^[\w./-]+\.py:[A-Za-z_]\w*$",
-        description="FILE.py:Class, relative to the spec file.",
+        description="FILE.py:Class, relative to the spec file (or give server: instead).",
+    )
+    server: Server | None = Field(
+        None, description="An HTTP server started by a command (vLLM, SGLang, TGI), instead of "
+        "a predictor class.",
     )
     python: Annotated[
         Literal["3.10", "3.11", "3.12", "3.13"],
@@ -190,7 +203,10 @@ class Spec(StrictModel):
     resources: Resources = Field(default_factory=Resources)
     scaling: Scaling = Field(default_factory=Scaling)
     weights: list[Weight] = Field(default_factory=list)
-    examples: list[Example] = Field(default_factory=list)
+    examples: list[AnyExample] = Field(
+        default_factory=list,
+        description="input/output pairs for a predictor; route/body/status requests for a server.",
+    )
     targets: TargetOptions = Field(default_factory=TargetOptions)
 
     @field_validator("python", mode="before")
@@ -247,12 +263,17 @@ class Spec(StrictModel):
         return self
 
     @property
+    def is_server(self) -> bool:
+        """Whether this project is an HTTP server (``server:``) rather than a predictor class."""
+        return self.server is not None
+
+    @property
     def predictor_file(self) -> str:
-        return self.predictor.split(":")[0]
+        return (self.predictor or ":").split(":")[0]
 
     @property
     def predictor_class(self) -> str:
-        return self.predictor.split(":")[1]
+        return (self.predictor or ":").split(":")[1]
 
     @property
     def predictor_module(self) -> str:
@@ -261,7 +282,7 @@ class Spec(StrictModel):
 
 def cross_field_problems(spec: Spec) -> list[tuple[tuple, str]]:
     """Rules across fields, each with the field path it belongs to."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[tuple[tuple, str]] = server_problems(spec)
     for name in spec.secrets:
         if name in spec.env:
             problems.append((("env", name), f"{name} is both in env and in secrets; keep it in one"))

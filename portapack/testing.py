@@ -134,6 +134,11 @@ def run_tests(
     extra_runtimes: dict[str, Callable[[], Runtime]] | None = None,
 ) -> TestReport:
     """Build ``targets`` into ``out``, then run every example everywhere."""
+    if project.spec.server is not None:  # an HTTP server: HTTP examples, server runtimes
+        from .server_testing import run_server_tests
+
+        return run_server_tests(project, targets, out, on_result=on_result,
+                                extra_runtimes=extra_runtimes)
     report = TestReport()
 
     def record(result: CaseResult) -> None:

@@ -78,7 +78,8 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
     extra = {}
-    for target in resolve_targets(list(targets)) if image else []:
+    # A server: project's RunPod runtime is already its image in a container.
+    for target in resolve_targets(list(targets)) if image and not project.spec.server else []:
         if target.image_runtime:  # the artifacts that are images, run in a real container
             factory = target.resolve_ref(target.image_runtime)
             extra[f"{target.name}-image"] = factory(project, out, base_image)
@@ -86,6 +87,8 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     def show(result) -> None:
         if not as_json:
             mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
+            if result.skipped:  # could not run: listed with its reason, never a pass
+                mark = click.style("skip", fg="yellow") + f"  {result.skipped}"
             click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
 
     if not as_json:

@@ -80,7 +80,7 @@ def requested_features(project: Project) -> set[Feature]:
             used.add(feature)
     if spec.secrets:
         used.add(Feature.SECRETS)
-    if any(i.kind == "dict" for i in project.predictor.inputs):
+    if project.predictor and any(i.kind == "dict" for i in project.predictor.inputs):
         used.add(Feature.DICT_INPUT)
     schemes = {w.scheme for w in spec.weights}
     used |= {f for s, f in (("s3", Feature.WEIGHTS_S3), ("gs", Feature.WEIGHTS_GS)) if s in schemes}
@@ -133,9 +133,24 @@ class Target:
     code_dir: ClassVar[str] = ""  # where the user's files go inside the artifact
     gpu_names: ClassVar[dict[str, GpuMapping]]
     unsupported: ClassVar[dict[Feature, str]] = {}
+    # ".server:TrussServerTarget": the subclass that packages a `server:` project (an HTTP
+    # server command, e.g. vLLM) in this platform's own idiom; None: this target cannot.
+    server_mode: ClassVar[str | None] = None
     # Whether the platform's image config can hold env values with newlines (Dockerfile ENV
     # lines cannot); if not, the generated code sets those at start-up.
     env_newlines: ClassVar[bool] = False
+
+    def for_project(self, project: Project) -> Target:
+        """The target that builds ``project``: this one, or its server-mode subclass for a
+        ``server:`` project (the core never asks which kind of project it has)."""
+        if project.spec.server is None:
+            return self
+        if self.server_mode is None:
+            from ..errors import TargetError
+
+            raise TargetError(f"the {self.name} target cannot package a server: block (an HTTP "
+                              "server command); choose another target or use predictor:")
+        return self.resolve_ref(self.server_mode)()
 
     # -- the mapping --------------------------------------------------------------------------
     def context(self, project: Project) -> dict[str, Any]:
@@ -152,7 +167,8 @@ class Target:
         Subclasses extend this (``super().validate(project) + [...]``)."""
         return [f"{project.spec.predictor_file}:{i.line} input '{i.name}': the {self.title} "
                 "adapter uses this name; rename the parameter"
-                for i in project.predictor.inputs if i.name in self.reserved_names]
+                for i in (project.predictor.inputs if project.predictor else ())
+                if i.name in self.reserved_names]
 
     def hardware_for(self, project: Project) -> Hardware:
         """What one replica runs on, for pricing; a target without a price table says so."""

@@ -25,6 +25,7 @@ class TrussTarget(Target):
     extra = "truss"
     options = TrussOptions
     runtime = ".runtime:TrussRuntime"
+    server_mode = ".server:TrussServerTarget"  # a server: project as a docker_server Truss
     deployer = ".deployer:TrussDeployer"
     reserved_names = frozenset({"truss"})
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
@@ -145,7 +146,7 @@ class TrussTarget(Target):
                 {"source": w.source, "mount_location": w.path}
                 | ({"auth_secret_name": hf_secret} if w.scheme == "hf" and hf_secret else {})
                 for w in remote]
-        if spec.examples:
+        if spec.examples and spec.server is None:
             config["model_metadata"] = {"example_model_input": spec.examples[0].input}
         return config
 
