@@ -125,7 +125,7 @@ class Deployer:
         from ..render import render
         from ..targets import get_target
 
-        target = get_target(self.target)
+        target = get_target(self.target).for_project(self.project)  # server: mode or not
         return json.loads(render(target.templates[rel], target.context(self.project),
                                  target.template_root))
 

@@ -117,4 +117,5 @@ def code_entries(project: Project) -> dict[str, str]:
 
 def example_input(project: Project) -> dict[str, Any]:
     """The first example's input, for the sample commands the artifacts show."""
-    return project.spec.examples[0].input if project.spec.examples else {}
+    first = project.spec.examples[0] if project.spec.examples else None
+    return getattr(first, "input", None) or {}  # a server's examples are HTTP requests

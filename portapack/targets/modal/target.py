@@ -27,6 +27,7 @@ class ModalTarget(Target):
     extra = "modal"
     options = ModalOptions
     runtime = ".runtime:ModalRuntime"
+    server_mode = ".server:ModalServerTarget"  # a server: project behind @modal.web_server
     deployer = ".deployer:ModalDeployer"
     reserved_names = frozenset({"modal"})
     templates: ClassVar[dict[str, str]] = {

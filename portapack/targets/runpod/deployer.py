@@ -152,9 +152,18 @@ class RunpodDeployer(Deployer):
         elif step.action == "create or update endpoint":
             endpoint = self.upsert_endpoint()
             result.endpoint_id = endpoint["id"]
-            result.url = (endpoint.get("requestUrls") or {}).get("runSync") or JOB_URL.format(
-                id=endpoint["id"])
-            body = shlex.quote(json.dumps({"input": example_input(self.project)}))
+            if self.spec.server is not None:  # a load balancer: requests go to the server
+                from .server import LB_URL
+
+                route = self.spec.server.routes[0]
+                result.url = LB_URL.format(id=endpoint["id"]) + route
+                example = next((e.body for e in self.spec.examples
+                                if getattr(e, "route", None) == route and e.body), {})
+                body = shlex.quote(json.dumps(example))
+            else:
+                result.url = (endpoint.get("requestUrls") or {}).get("runSync") or JOB_URL.format(
+                    id=endpoint["id"])
+                body = shlex.quote(json.dumps({"input": example_input(self.project)}))
             result.sample_request = (f"curl -s {result.url} -H 'Authorization: Bearer "
                                      f"$RUNPOD_API_KEY' -H 'Content-Type: application/json' -d {body}")
         else:

@@ -124,6 +124,7 @@ class RunpodTarget(Target):
     extra = "runpod"
     options = RunpodOptions
     runtime = ".runtime:RunpodRuntime"
+    server_mode = ".server:RunpodServerTarget"  # a server: project as a load-balancing endpoint
     deployer = ".deployer:RunpodDeployer"
     image_runtime = ".image:docker_runtime_factory"
     reserved_names = frozenset({"runpod"})
