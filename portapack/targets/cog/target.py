@@ -63,6 +63,7 @@ class CogTarget(Target):
     aliases = ("replicate",)
     title = "Cog"
     extra = "cog"
+    server_mode = ".server:CogServerTarget"  # a server: project behind a proxy runner
     options = CogOptions
     runtime = ".runtime:CogRuntime"
     deployer = ".deployer:CogDeployer"
