@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, SpecError
+from .server_spec import NO_ENTRY
 from .signature import PredictorInfo, read_predictor
 from .spec import Spec, cross_field_problems
 
@@ -60,7 +61,10 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     try:
         spec = Spec.model_validate(data, context={"cross_checks": False})
     except ValidationError as exc:
-        raise SpecError([_problem(rel_name, lines, err) for err in exc.errors()]) from None
+        problems = [_problem(rel_name, lines, err) for err in exc.errors()]
+        if "predictor" not in data and "server" not in data:  # the other rules did not run
+            problems.append(Problem(_where(rel_name, lines, ()), NO_ENTRY))
+        raise SpecError(problems) from None
     cross = [Problem(_where(rel_name, lines, loc), msg) for loc, msg in cross_field_problems(spec)]
     if cross:
         raise SpecError(cross)
@@ -110,8 +114,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise SpecError(Problem(where, f"invalid YAML: {problem}")) from None
     if not isinstance(data, dict):
         raise SpecError(Problem(path.name, "the spec must be a mapping with at least "
-                                "'name:' and 'predictor:' (or 'server:'); run 'portapack init' "
-                                "for a starter"))
+                                "'name:' and 'predictor:'; run 'portapack init' for a starter"))
     lines: dict[tuple, int] = {}
     _index(node, (), lines)
     return data, lines

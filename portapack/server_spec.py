@@ -18,6 +18,7 @@ from .strict import StrictModel
 ROUTE = r"^/[A-Za-z0-9._~:@!$&'()*+,;=/%-]*$"
 # Routes of OpenAI-compatible servers whose bodies portapack knows (Cog's typed inputs).
 CHAT_ROUTE, COMPLETIONS_ROUTE = "/v1/chat/completions", "/v1/completions"
+NO_ENTRY = "'predictor' is required (or a server: block: command, port, routes)"
 
 
 class Server(StrictModel):
@@ -123,8 +124,7 @@ def server_problems(spec: Any) -> list[tuple[tuple, str]]:
         problems.append((("server",), "give either predictor: (a Python class) or server: (an "
                          "HTTP server command), not both"))
     elif not spec.predictor and not spec.server:
-        problems.append(((), "add predictor: FILE.py:Class, or a server: block (command, port, "
-                         "routes)"))
+        problems.append(((), NO_ENTRY))
     for n, example in enumerate(spec.examples):
         if spec.server and isinstance(example, Example):
             problems.append((("examples", n), "use route/body/status with a server: block "

@@ -335,7 +335,8 @@ def test_bad_name_and_predictor_get_their_hints(tmp_path):
 
 def test_missing_required_fields_are_named(tmp_path):
     problems = problems_of(tmp_path, "python: '3.11'\n")
-    assert [p.message for p in problems] == ["'name' is required", "'predictor' is required"]
+    assert [p.message for p in problems] == [
+        "'name' is required", "'predictor' is required (or a server: block: command, port, routes)"]
     assert all(p.where.startswith("portapack.yaml:1") for p in problems)
 
 
