@@ -1,24 +1,17 @@
 """The request validator every target ships, also used in-process by predict and test.
 
-It is literally the same code: the shared ``Inputs`` template is rendered and executed, so
-``portapack predict`` accepts and rejects exactly what the generated artifacts do.
+It is literally the same code: the predictor's ``Inputs`` model is the shared template,
+rendered and executed (:mod:`portapack.signature.model`), so ``portapack predict`` accepts and
+rejects exactly what the generated artifacts do.
 """
 
 from __future__ import annotations
 
-import sys
-import types
+from collections.abc import Callable
 from typing import Any
 
 from .errors import PortapackError
-from .render import render
 from .signature import PredictorInfo
-from .targets.artifacts import pydantic_fields
-
-_HEADER = """\
-from typing import Any, Literal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-"""
 
 
 class InvalidInput(PortapackError):
@@ -28,21 +21,14 @@ class InvalidInput(PortapackError):
     label = "invalid input"
 
 
-def inputs_validator(pred: PredictorInfo):
+def inputs_validator(pred: PredictorInfo) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A function ``raw dict -> validated keyword arguments`` (raises :class:`InvalidInput`)."""
-    source = _HEADER + render("_shared/inputs.py.j2", {"fields": pydantic_fields(pred)})
-    # A real module, so pydantic resolves the annotations (Literal, Any) in its namespace.
-    module = types.ModuleType(f"portapack_inputs_{id(pred)}")
-    sys.modules[module.__name__] = module
-    exec(compile(source, "<portapack Inputs>", "exec"), module.__dict__)  # noqa: S102
-    namespace = module.__dict__
-    model, message = namespace["Inputs"], namespace["validation_message"]
-    error_type = namespace["ValidationError"]
+    inputs = pred.inputs_model
 
     def validate(raw: dict[str, Any]) -> dict[str, Any]:
         try:
-            return model.model_validate(raw).model_dump()
-        except error_type as exc:
-            raise InvalidInput(message(exc)) from None
+            return inputs.model.model_validate(raw).model_dump()
+        except inputs.error as exc:
+            raise InvalidInput(inputs.message(exc)) from None
 
     return validate

@@ -252,14 +252,23 @@ def test_output_kinds_and_streaming(tmp_path, returns, body, expected):
     ("x: Annotated[float, Field(max_length=3)] = 1.0",
      "input 'x': max_length= does not apply to float"),
     ("x: Annotated[bool, Field(le=1)] = True", "input 'x': le= does not apply to bool"),
-    ("x: int = 'many'", "input 'x': default 'many' is not of type int"),
-    ("x: int = True", "input 'x': default True is not of type int"),
-    ("x: str = 1", "input 'x': default 1 is not of type str"),
-    ("x: list[int] = ['a']", "input 'x': default ['a'] is not of type list"),
-    ("x: Annotated[int, Field(default='x')]", "input 'x': default 'x' is not of type int"),
+    # defaults are validated (strictly) by the Inputs model's own field: pydantic's message
+    ("x: int = 'many'",
+     "input 'x': default 'many' does not fit its type int (Input should be a valid integer)"),
+    ("x: int = True", "input 'x': default True does not fit its type int"),
+    ("x: float = True", "input 'x': default True does not fit its type float"),
+    ("x: str = 1",
+     "input 'x': default 1 does not fit its type str (Input should be a valid string)"),
+    ("x: list[int] = ['a']", "input 'x': default ['a'] does not fit its type list[int] "
+                             "(at 0: Input should be a valid integer)"),
+    ("x: list[int] = (1,)", "input 'x': default (1,) does not fit its type list[int]"),
+    ("x: dict = {1: 2}", "input 'x': default {1: 2} does not fit its type dict[str, Any] "
+                         "(at 1.[key]: Input should be a valid string)"),
+    ("x: Annotated[int, Field(default='x')]", "input 'x': default 'x' does not fit its type int"),
     ("x: int = None",
      "input 'x': default None needs an optional type, e.g. 'x: int | None = None'"),
-    ("x: Literal['a', 'b'] = 'c'", "input 'x': default 'c' is not one of ('a', 'b')"),
+    ("x: Literal['a', 'b'] = 'c'", "input 'x': default 'c' does not fit its type "
+                                   "Literal['a', 'b'] (Input should be 'a' or 'b')"),
     ("json: str", "input 'json': this name is reserved by the generated code"),
     ("_x: str", "input '_x': this name is reserved by the generated code"),
     ("model_x: str", "input 'model_x': this name is reserved by the generated code"),
@@ -271,9 +280,31 @@ def test_input_errors_name_file_and_line(tmp_path, param, message):
     assert_single_problem(tmp_path, source, at=f"        {param},", message=message)
 
 
-def test_default_violating_its_constraint(tmp_path):
-    source = predictor_source("k: Annotated[int, Field(ge=5)] = 1")
-    assert_single_problem(tmp_path, source, at="k: Annotated", message="input 'k': default 1")
+@pytest.mark.parametrize(("param", "message"), [
+    ("k: Annotated[int, Field(ge=5)] = 1",
+     "input 'k': default 1 breaks its own rule ge=5 (Input should be greater than or equal to 5)"),
+    ("k: Annotated[int | None, Field(lt=5)] = 5", "input 'k': default 5 breaks its own rule lt=5"),
+    ("t: Annotated[float, Field(gt=0)] = 0.0", "input 't': default 0.0 breaks its own rule gt=0"),
+    ("s: Annotated[str, Field(pattern='^a')] = 'b'",
+     "input 's': default 'b' breaks its own rule pattern='^a' (String should match pattern '^a')"),
+    ("s: Annotated[str, Field(min_length=2)] = 'b'",
+     "input 's': default 'b' breaks its own rule min_length=2"),
+    ("tags: Annotated[list[str], Field(max_length=1)] = ['a', 'b']",
+     "input 'tags': default ['a', 'b'] breaks its own rule max_length=1"),
+])
+def test_default_violating_its_constraint(tmp_path, param, message):
+    source = predictor_source("ok: str", param)
+    assert_single_problem(tmp_path, source, at=param, message=message)
+
+
+@pytest.mark.parametrize("param", [
+    "k: Annotated[int, Field(ge=5)] = 5", "t: Annotated[float, Field(gt=0, le=1)] = 1",
+    "s: Annotated[str | None, Field(pattern='^a')] = None", "ratio: float = 2",
+    "tags: Annotated[list[str], Field(min_length=1)] = ['a']", "opts: dict = {'a': [1]}",
+    "mode: Literal['a', 'b'] = 'b'",
+])
+def test_defaults_the_model_accepts(tmp_path, param):
+    assert not read_one(tmp_path, param).required
 
 
 def test_every_input_problem_is_reported_at_once(tmp_path):
@@ -283,7 +314,8 @@ def test_every_input_problem_is_reported_at_once(tmp_path):
         f"predict.py:{line_of(source, 'b: set')}: input 'b': unsupported type 'set[int]'",
         f"predict.py:{line_of(source, 'json: str')}: input 'json': this name is reserved by the "
         "generated code (pydantic or the platforms); rename the parameter",
-        f"predict.py:{line_of(source, 'c: int')}: input 'c': default 'x' is not of type int",
+        f"predict.py:{line_of(source, 'c: int')}: input 'c': default 'x' does not fit its type "
+        "int (Input should be a valid integer)",
     ]
 
 
@@ -375,7 +407,7 @@ def test_missing_predictor_file(tmp_path):
         "nope.py: predictor file not found; fix 'predictor:' in the spec"]
 
 
-# -- inputs_schema() against requests -------------------------------------------------------------
+# -- inputs_schema(): the Inputs model's JSON Schema, against requests ----------------------------
 SCHEMA_PARAMS = (
     "text: Annotated[str, Field(min_length=1, max_length=5, pattern='^[a-z]*$', description='T')]",
     "k: Annotated[int, Field(ge=1, le=10)] = 3",
@@ -396,19 +428,25 @@ def validator(tmp_path) -> Draft202012Validator:
 
 
 def test_inputs_schema_shape(tmp_path):
-    schema = read(tmp_path, predictor_source(*SCHEMA_PARAMS)).inputs_schema()
+    info = read(tmp_path, predictor_source(*SCHEMA_PARAMS))
+    schema = info.inputs_schema()
+    assert schema == info.inputs_model.model.model_json_schema()  # pydantic's, unedited
     assert schema["type"] == "object" and schema["additionalProperties"] is False
     assert schema["required"] == ["text"]
     assert list(schema["properties"]) == ["text", "k", "temperature", "mode", "tags", "options",
                                           "seed", "loud"]
     assert schema["properties"]["text"] == {
-        "type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[a-z]*$", "title": "text",
+        "type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[a-z]*$", "title": "Text",
         "description": "T"}
     assert schema["properties"]["k"] == {"type": "integer", "minimum": 1, "maximum": 10,
-                                         "title": "k", "default": 3}
+                                         "title": "K", "default": 3}
+    assert schema["properties"]["temperature"] == {
+        "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 2, "title": "Temperature",
+        "default": 0.7}
+    assert schema["properties"]["mode"]["enum"] == ["fast", "slow"]
     assert schema["properties"]["tags"]["maxItems"] == 2
     assert schema["properties"]["seed"] == {"anyOf": [{"type": "integer"}, {"type": "null"}],
-                                            "title": "seed", "default": None}
+                                            "title": "Seed", "default": None}
 
 
 @pytest.mark.parametrize("request_body", [

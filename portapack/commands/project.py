@@ -37,6 +37,8 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
     from ..loader import load_project
 
     project = load_project(spec_path)
+    # The JSON Schema of the pydantic Inputs model every artifact ships (model_json_schema()):
+    # it states exactly the rules they enforce.
     schema = project.predictor.inputs_schema()
     if as_json:
         emit_json({"ok": True, "name": project.spec.name, "inputs": schema,
@@ -45,8 +47,13 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
     click.secho(f"{project.spec_path}: valid", fg="green")
     for i in project.predictor.inputs:
         default = "required" if i.required else f"default {i.default!r}"
-        click.echo(f"  input {i.name}: {schema['properties'][i.name].get('type', i.kind)} ({default})")
+        click.echo(f"  input {i.name}: {_json_type(schema['properties'][i.name])} ({default})")
     click.echo(f"  output: {'stream' if project.predictor.streaming else 'value'}")
+
+
+def _json_type(prop: dict) -> str:
+    """An input's JSON type as the Inputs model's schema gives it, e.g. ``integer | null``."""
+    return " | ".join(b.get("type", "any") for b in prop.get("anyOf", [prop]))
 
 
 @click.command()

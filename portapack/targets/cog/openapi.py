@@ -1,9 +1,9 @@
 """The OpenAPI schema Cog's HTTP server reads from ``.cog/openapi_schema.json``.
 
 ``cog build`` regenerates this file from run.py (a static parse); portapack writes the same
-document from the predictor's inputs, so the artifact also runs under
-``python -m cog.server.http`` without the cog CLI or Docker, with Cog's own input validation
-(422) and SSE streaming. The tests compare it with what Cog's own generator writes.
+document from the predictor's ``Inputs`` model (its JSON Schema, in Cog's shape), so the
+artifact also runs under ``python -m cog.server.http`` without the cog CLI or Docker, with
+Cog's own input validation (422) and SSE streaming. The tests compare it with what Cog's own generator writes.
 """
 
 from __future__ import annotations
@@ -12,26 +12,62 @@ import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ...signature import REQUIRED, InputSpec, PredictorInfo
+from ...signature import PredictorInfo
 
 _JSON = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object"}
+# A string rule: the key in pydantic's JSON Schema -> Cog's Input(...) keyword.
+_STRING_RULES = {"minLength": "min_length", "maxLength": "max_length", "pattern": "regex"}
+# Cog's Input(...) keyword -> the key Cog's schema generator writes for it.
+_OPENAPI_KEYS = {"ge": "minimum", "le": "maximum", "min_length": "minLength",
+                 "max_length": "maxLength", "regex": "pattern"}
 
 
-def cog_bounds(i: InputSpec) -> dict[str, int | float]:
-    """Numeric rules as Cog's ``ge``/``le`` (its only ones), so that Cog's server answers 422
-    for gt/lt too. An int's strict bound becomes n+1 / n-1 (the same numbers). A float's
-    becomes the nearest 15-significant-digit decimal inside it: coglet's JSON parser rounds
-    longer numbers (0.9999999999999999 reads as 1.0), so the very next double would not hold;
-    only values within ~1e-15 (relative) of the bound are refused that the spec would take."""
-    if i.kind not in ("int", "float"):
-        return {}
-    c = i.constraints
-    lower = [c["ge"]] if "ge" in c else []
-    upper = [c["le"]] if "le" in c else []
-    if "gt" in c:
-        lower.append(math.floor(c["gt"]) + 1 if i.kind == "int" else _short_beyond(c["gt"], 1))
-    if "lt" in c:
-        upper.append(math.ceil(c["lt"]) - 1 if i.kind == "int" else _short_beyond(c["lt"], -1))
+def value_schema(prop: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """An input's JSON Schema without its ``| None``: ``(schema of a value, nullable)``."""
+    branches = prop.get("anyOf")
+    if not branches:
+        return prop, False
+    (value,) = [b for b in branches if b.get("type") != "null"]  # the reader allows T | None only
+    return value, True
+
+
+def cog_rules(pred: PredictorInfo) -> dict[str, dict[str, Any]]:
+    """Each input's rules as Cog's ``Input(...)`` keywords (choices; ge/le on numbers;
+    min_length/max_length/regex on strings), derived from the ``Inputs`` model's JSON Schema.
+
+    Cog takes choices only with 2 or more values and not beside other rules; list lengths and
+    object shapes are none of Cog's: run.py's Inputs model enforces those."""
+    props = pred.inputs_schema()["properties"]
+    return {name: _rules(value_schema(prop)[0]) for name, prop in props.items()}
+
+
+def _rules(value: dict[str, Any]) -> dict[str, Any]:
+    if "enum" in value or "const" in value:
+        choices = value.get("enum", [])
+        return {"choices": choices} if len(choices) >= 2 else {}
+    if value.get("type") in ("integer", "number"):
+        return cog_bounds(value)
+    if value.get("type") == "string":
+        return {cog: value[key] for key, cog in _STRING_RULES.items() if key in value}
+    return {}
+
+
+def cog_bounds(value: dict[str, Any]) -> dict[str, int | float]:
+    """A number's JSON Schema bounds as Cog's ``ge``/``le`` (its only ones), so that Cog's
+    server answers 422 for gt/lt too. An integer's strict bound becomes n+1 / n-1 (the same
+    numbers). A float's becomes the nearest 15-significant-digit decimal inside it: coglet's
+    JSON parser rounds longer numbers (0.9999999999999999 reads as 1.0), so the very next
+    double would not hold; only values within ~1e-15 (relative) of the bound are refused that
+    the spec would take."""
+    integer = value.get("type") == "integer"
+    lower = [value["minimum"]] if "minimum" in value else []
+    upper = [value["maximum"]] if "maximum" in value else []
+    if "exclusiveMinimum" in value:
+        gt = value["exclusiveMinimum"]
+        lower.append(math.floor(gt) + 1 if integer else _short_beyond(gt, 1))
+    if "exclusiveMaximum" in value:
+        lt = value["exclusiveMaximum"]
+        upper.append(math.ceil(lt) - 1 if integer else _short_beyond(lt, -1))
     bounds: dict[str, int | float] = {}
     if lower:
         bounds["ge"] = max(lower)
@@ -70,33 +106,31 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _input_property(i: InputSpec, order: int) -> tuple[dict[str, Any], dict | None]:
-    if i.kind == "list":
-        base: dict[str, Any] = {"type": "array", "items": {"type": _JSON[i.item or "str"]}}
-    else:
-        base = {"type": _JSON[i.kind]}
-    prop: dict[str, Any] = {"x-order": order}
+def _input_property(name: str, prop: dict[str, Any], rules: dict[str, Any],
+                    order: int) -> tuple[dict[str, Any], dict | None]:
+    """One input as Cog's generator writes it: its key order, its title, choices as an enum
+    component, Input(...)'s rules as OpenAPI keys, then default, nullable and description."""
+    value, nullable = value_schema(prop)
+    base: dict[str, Any] = {"type": value["type"]}
+    if value["type"] == "array":
+        base["items"] = {"type": value["items"]["type"]}
+    out: dict[str, Any] = {"x-order": order}
     enum = None
-    if i.choices is not None and len(i.choices) >= 2:
-        enum = {"title": i.name, "description": "An enumeration.", "enum": _number(list(i.choices)), **base}
-        prop["allOf"] = [_ref(i.name)]
+    if "choices" in rules:
+        enum = {"title": name, "description": "An enumeration.",
+                "enum": _number(rules["choices"]), **base}
+        out["allOf"] = [_ref(name)]
     else:
-        prop["title"] = i.name.replace("_", " ").title()
-        prop.update(base)
-        for key, value in cog_bounds(i).items():
-            prop["minimum" if key == "ge" else "maximum"] = _number(value)
-        if i.kind == "str":
-            for key, schema_key in (("min_length", "minLength"), ("max_length", "maxLength"),
-                                    ("pattern", "pattern")):
-                if key in i.constraints:
-                    prop[schema_key] = i.constraints[key]
-    if i.default is not REQUIRED:  # Cog writes every Input(default=...), None as null
-        prop["default"] = _number(i.default)
-    if i.optional:
-        prop["nullable"] = True
-    if i.description:
-        prop["description"] = i.description
-    return prop, enum
+        out["title"] = name.replace("_", " ").title()  # Cog's title (not pydantic's)
+        out.update(base)
+        out.update({_OPENAPI_KEYS[key]: _number(v) for key, v in rules.items()})
+    if "default" in prop:  # Cog writes every Input(default=...), None as null
+        out["default"] = _number(prop["default"])
+    if nullable:
+        out["nullable"] = True
+    if prop.get("description"):
+        out["description"] = prop["description"]
+    return out, enum
 
 
 def _output_schema(pred: PredictorInfo) -> dict[str, Any]:
@@ -116,16 +150,15 @@ def _output_schema(pred: PredictorInfo) -> dict[str, Any]:
 
 def openapi_schema(pred: PredictorInfo, secrets: list[str]) -> dict[str, Any]:
     """The document Cog's CLI would write for run.py."""
+    schema = pred.inputs_schema()
+    rules = cog_rules(pred)
     props: dict[str, Any] = {}
     enums: dict[str, Any] = {}
-    required = []
-    for order, i in enumerate(pred.inputs):
-        prop, enum = _input_property(i, order)
-        props[i.name] = prop
+    for order, (name, prop) in enumerate(schema["properties"].items()):
+        props[name], enum = _input_property(name, prop, rules[name], order)
         if enum:
-            enums[i.name] = enum
-        if i.required:
-            required.append(i.name)
+            enums[name] = enum
+    required = schema.get("required", [])
     for n, secret in enumerate(secrets, start=len(pred.inputs)):
         props[secret.lower()] = {"x-order": n, "title": secret.lower().replace("_", " ").title(),
                                  "type": "string", "format": "password", "writeOnly": True,

@@ -25,14 +25,12 @@ from ..artifacts import (
     with_requirements,
 )
 from ..base import Feature, GpuMapping, Hardware, Note, Target
-from .openapi import cog_bounds, openapi_schema
+from .openapi import cog_rules, openapi_schema
 from .options import CogOptions
 
 if TYPE_CHECKING:
     from ...loader import Project
 
-# Input(...) keywords for string rules; Cog calls `pattern` `regex`.
-STRING_RULES = {"min_length": "min_length", "max_length": "max_length", "pattern": "regex"}
 RUNNER_FILE, RUNNER_CLASS = "run.py", "Runner"
 # Replicate's multi-GPU SKUs (their naming is not uniform).
 MULTI_GPU_SKUS = {
@@ -63,9 +61,9 @@ class CogTarget(Target):
     aliases = ("replicate",)
     title = "Cog"
     extra = "cog"
-    server_mode = ".server:CogServerTarget"  # a server: project behind a proxy runner
     options = CogOptions
     runtime = ".runtime:CogRuntime"
+    server_mode = ".server:CogServerTarget"  # a server: project behind a proxy runner
     deployer = ".deployer:CogDeployer"
     reserved_names = frozenset({"cog", "UserPredictor"})
     templates: ClassVar[dict[str, str]] = {
@@ -114,7 +112,8 @@ class CogTarget(Target):
                                            *hf_requirement(project)),
             runner_class=RUNNER_CLASS,
             runner_ref=f"{RUNNER_FILE}:{RUNNER_CLASS}",
-            cog_inputs=[self.cog_input(i) for i in project.predictor.inputs],
+            cog_inputs=[self.cog_input(i, cog_rules(project.predictor)[i.name])
+                        for i in project.predictor.inputs],
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
             output_annotation=self.output_annotation(project),
             cog_imports=self.cog_imports(project),
@@ -171,7 +170,7 @@ class CogTarget(Target):
             return multi or sku
         return sku
 
-    def cog_input(self, i: InputSpec) -> dict[str, str]:
+    def cog_input(self, i: InputSpec, rules: dict[str, Any]) -> dict[str, str]:
         """One ``name: T = Input(...)`` parameter; every argument a literal (Cog parses statically)."""
         annotation = f"list[{i.item}]" if i.kind == "list" else i.kind
         if i.optional:
@@ -181,16 +180,9 @@ class CogTarget(Target):
             args.append(f"description={py_literal(i.description)}")
         if not i.required:
             args.append(f"default={py_literal(i.default)}")
-        # Cog allows choices (2 or more, not with other rules), ge/le on numbers, lengths and
-        # regex on strings; the rest is enforced by the Inputs model in run.py.
-        if i.choices is not None and len(i.choices) >= 2:
-            args.append(f"choices={py_literal(list(i.choices))}")
-        elif i.choices is None:
-            for key, value in cog_bounds(i).items():
-                args.append(f"{key}={py_literal(value)}")
-            for key, value in i.constraints.items():
-                if i.kind == "str" and key in STRING_RULES:
-                    args.append(f"{STRING_RULES[key]}={py_literal(value)}")
+        # Cog's own rules, derived from the Inputs model (openapi.cog_rules); the rest is
+        # enforced by the Inputs model in run.py.
+        args += [f"{key}={py_literal(value)}" for key, value in rules.items()]
         return {"name": i.name, "annotation": annotation, "input": f"Input({', '.join(args)})"}
 
     def stream_item(self, project: Project) -> str:
