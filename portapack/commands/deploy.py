@@ -16,12 +16,12 @@ from ._common import emit_json, handles_errors, json_option, spec_option, target
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no network call.")
 @click.option("--build", "rebuild", is_flag=True, help="Build the target first.")
-@click.option("--registry", default=None, help="runpod: registry/namespace for the image.")
-@click.option("--owner", default=None, help="cog: Replicate owner of the model.")
-@click.option("--promote/--no-promote", default=None, help="truss: promote to production.")
-@click.option("--base-image", default=None, help="runpod: override the Dockerfile's BASE_IMAGE.")
+@click.option("--registry", default=None, help="Registry/namespace to push the image to (targets whose artifact is an image).")
+@click.option("--owner", default=None, help="Owner (user or organization) of the model, where the platform names one.")
+@click.option("--promote/--no-promote", default=None, help="Promote the new deployment to production, where the platform has one.")
+@click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE (targets whose artifact is an image).")
 @click.option("--timeout", type=float, default=600, show_default=True,
-              help="Seconds allowed for a platform CLI step (modal deploy, cog push).")
+              help="Seconds allowed for a step that runs the platform's own CLI.")
 @json_option
 @handles_errors
 def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuild: bool,

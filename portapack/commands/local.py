@@ -61,7 +61,7 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--tolerance", type=float, default=None,
               help="Compare floats within this relative/absolute tolerance (default: exact).")
-@click.option("--image", is_flag=True, help="Also build the RunPod image with Docker and test it.")
+@click.option("--image", is_flag=True, help="Also build each artifact that is a Docker image and test it in a container.")
 @click.option("--base-image", default=None, help="Base image for --image.")
 @json_option
 @handles_errors
@@ -106,8 +106,9 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
                 click.echo(f"  error: {failure.error}")
             if failure.expected is not None or failure.actual is not None:
                 click.echo(failure.diff())
-        passed = len(report.results) - len(report.failures)
-        click.secho(f"\n{passed} passed, {len(report.failures)} failed",
+        passed = len(report.results) - len(report.failures) - len(report.skipped)
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        click.secho(f"\n{passed} passed, {len(report.failures)} failed{skipped}",
                     fg="green" if report.ok else "red")
     if not report.ok:
         sys.exit(1)
