@@ -16,10 +16,14 @@ from ._common import emit_json, handles_errors, json_option, spec_option, target
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan; make no network call.")
 @click.option("--build", "rebuild", is_flag=True, help="Build the target first.")
-@click.option("--registry", default=None, help="Registry/namespace to push the image to (targets whose artifact is an image).")
-@click.option("--owner", default=None, help="Owner (user or organization) of the model, where the platform names one.")
-@click.option("--promote/--no-promote", default=None, help="Promote the new deployment to production, where the platform has one.")
-@click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE (targets whose artifact is an image).")
+@click.option("--registry", default=None,
+              help="Registry/namespace to push the image to (targets whose artifact is an image).")
+@click.option("--owner", default=None,
+              help="Owner (user or organization) of the model, where the platform names one.")
+@click.option("--promote/--no-promote", default=None,
+              help="Promote the new deployment to production, where the platform has one.")
+@click.option("--base-image", default=None,
+              help="Override the Dockerfile's BASE_IMAGE (targets whose artifact is an image).")
 @click.option("--timeout", type=float, default=600, show_default=True,
               help="Seconds allowed for a step that runs the platform's own CLI.")
 @json_option

@@ -61,7 +61,8 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--tolerance", type=float, default=None,
               help="Compare floats within this relative/absolute tolerance (default: exact).")
-@click.option("--image", is_flag=True, help="Also build each artifact that is a Docker image and test it in a container.")
+@click.option("--image", is_flag=True,
+              help="Also build each artifact that is a Docker image and test it in a container.")
 @click.option("--base-image", default=None, help="Base image for --image.")
 @json_option
 @handles_errors
