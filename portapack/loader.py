@@ -79,6 +79,9 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
                                 f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
     if predictor is not None:
         problems += _check_examples(spec, predictor, rel_name, lines)
+        from .files import example_file_problems  # "@cat.png" must exist
+
+        problems += example_file_problems(spec, predictor, root, lambda loc: _where(rel_name, lines, loc))
     if problems:
         raise SpecError(problems)
     return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))

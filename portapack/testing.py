@@ -17,6 +17,8 @@ from typing import Any
 
 from .builder import build
 from .errors import PortapackError
+from .filecompare import file_difference, first_file_difference, is_file_expectation, shorten
+from .files import with_example_files
 from .loader import Project
 from .local import LocalPredictor, PredictorFailed, missing_module
 from .runtimes import Runtime, get_runtime
@@ -41,8 +43,11 @@ class CaseResult:
     skipped: str | None = None  # why this check could not run here (then ok is False)
 
     def diff(self) -> str:
-        want = json.dumps(self.expected, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
-        got = json.dumps(self.actual, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+        # Files as "<file N bytes sha256 ...>"; repr() for anything JSON cannot show: never a crash.
+        want = json.dumps(shorten(self.expected), indent=2, sort_keys=True, ensure_ascii=False,
+                          default=repr).splitlines()
+        got = json.dumps(shorten(self.actual), indent=2, sort_keys=True, ensure_ascii=False,
+                         default=repr).splitlines()
         return "\n".join(difflib.unified_diff(want, got, "expected", "actual", lineterm=""))
 
 
@@ -71,7 +76,10 @@ class TestReport:
 
 
 def same(expected: Any, actual: Any, tolerance: float | None) -> bool:
-    """Equal as JSON values (a bool is never a number); floats within ``tolerance`` if given."""
+    """Equal as JSON values (a bool is never a number); floats within ``tolerance`` if given;
+    files (a data: URI or ``{"sha256": ...}`` expected) by content."""
+    if is_file_expectation(expected):
+        return file_difference(expected, actual) is None
     if isinstance(expected, dict) and isinstance(actual, dict):
         return expected.keys() == actual.keys() and all(
             same(expected[k], actual[k], tolerance) for k in expected)
@@ -120,7 +128,9 @@ def _breaking_value(i: InputSpec) -> Any:
     if c.get("min_length", 0) > 0:
         return "" if i.kind == "str" else []
     return {"str": 12345, "int": "not a number", "float": "not a number", "bool": "maybe",
-            "list": "not a list", "dict": 12345}.get(i.kind, _NONE)
+            "list": "not a list", "dict": 12345,
+            # Every target's adapter refuses it naming the input (Cog passes it through as a str).
+            "path": "not-a-url"}.get(i.kind, _NONE)
 
 
 def run_tests(
@@ -140,6 +150,7 @@ def run_tests(
         return run_server_tests(project, targets, out, on_result=on_result,
                                 extra_runtimes=extra_runtimes)
     report = TestReport()
+    project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
 
     def record(result: CaseResult) -> None:
         report.results.append(result)
@@ -209,6 +220,8 @@ def _run_reference(project: Project, bad: tuple[dict[str, Any], str] | None,
             want = example.output if example.output is not None else actual
             expected.append(want)
             ok = error is None and same(want, actual, tolerance)
+            if not ok and error is None:
+                error = first_file_difference(want, actual)
             record(CaseResult(REFERENCE, f"example {n}", ok, time.perf_counter() - started, want,
                               actual, error))
         if bad:
@@ -275,7 +288,8 @@ def _compare(target: str, case: str, want: Any, outcome: Any, tolerance: float |
         return CaseResult(target, case, False, outcome.seconds, None, outcome.output, outcome.error
                           or "no expected output: the in-process run failed and the example has none")
     ok = outcome.ok and same(want, outcome.output, tolerance)
-    return CaseResult(target, case, ok, outcome.seconds, want, outcome.output, outcome.error)
+    error = outcome.error or (None if ok else first_file_difference(want, outcome.output))
+    return CaseResult(target, case, ok, outcome.seconds, want, outcome.output, error)
 
 
 def test(

@@ -1,6 +1,7 @@
 """Input type hints, read from the ``ast``: each becomes :class:`~.contract.InputSpec` fields.
 
-Supported: the kinds of :data:`KIND_OF` (``str``, ``int``, ``float``, ``bool``, ``dict``),
+Supported: the kinds of :data:`KIND_OF` (``str``, ``int``, ``float``, ``bool``, ``dict``, and
+``Path`` / ``pathlib.Path``: a file, sent as an http(s) URL or a data: URI),
 ``list[T]`` of a scalar, ``T | None`` / ``Optional[T]``, ``Literal[...]`` choices and
 ``Annotated[T, Field(...)]`` rules. A new input kind is one entry in :data:`KIND_OF` (plus
 its annotation in ``targets/artifacts.py`` and, if it takes rules, :data:`RULES_BY_KIND`).
@@ -14,10 +15,11 @@ from typing import Any
 
 # Type names (as written, bare or dotted) -> input kind.
 KIND_OF = {"str": "str", "int": "int", "float": "float", "bool": "bool",
-           "dict": "dict", "Dict": "dict"}
+           "dict": "dict", "Dict": "dict", "Path": "path"}
 SCALARS = ("str", "int", "float", "bool")  # kinds a list item or a Literal value may have
 LIST_NAMES = ("list", "List")
-FIELD_KEYS = ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern", "description", "default")
+FIELD_KEYS = ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern", "description", "default",
+              "json_schema_extra")
 RULE_KEYS = FIELD_KEYS[:7]
 # Which Field(...) rules apply to which kind (pydantic would accept the others and fail on
 # every request instead, so the reader refuses them with the input's line).
@@ -111,6 +113,15 @@ class AnnotationReader:
             kwargs = self._field_kwargs(meta, name)
             if kwargs is None:
                 return None
+            extra = kwargs.pop("json_schema_extra", None)
+            if extra is not None:
+                # Only a file's content-type hint (schema and docs; no target sniffs content).
+                if (inner["kind"] != "path" or not isinstance(extra, dict) or set(extra) != {"accept"}
+                        or not isinstance(extra["accept"], str)):
+                    self.fail(meta, f"input '{name}': json_schema_extra may only hold "
+                              '{"accept": "image/*"} on a Path input')
+                    return None
+                inner["accept"] = extra["accept"]
             inner.update(kwargs)
         return inner
 

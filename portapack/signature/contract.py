@@ -29,6 +29,7 @@ class InputSpec:
     default: Any = REQUIRED
     constraints: dict[str, Any] = field(default_factory=dict)  # Field(...) rules, as written
     description: str | None = None
+    accept: str | None = None  # a file input's content-type hint, e.g. "image/*" (documentation)
     line: int = 0
 
     @property
@@ -46,6 +47,11 @@ class PredictorInfo:
     streaming: bool
     output_kind: str | None  # one of KINDS, or None for "any JSON"
     output_item: str | None = None  # element kind of a list output / stream item kind
+
+    @property
+    def file_inputs(self) -> tuple[str, ...]:
+        """Names of the inputs that are files (``Path``): fetched before predict() runs."""
+        return tuple(i.name for i in self.inputs if i.kind == "path")
 
     @property
     def module(self) -> str:

@@ -24,8 +24,13 @@ from .annotations import (
 )
 from .contract import REQUIRED, InputSpec, PredictorInfo
 
-KINDS = (*SCALARS, "list", "dict")
+KINDS = (*SCALARS, "list", "dict", "path")
 STREAM_WRAPPERS = ("Iterator", "Iterable", "Generator")
+# Return types that become a file output on every target (a PIL image is saved as PNG).
+FILE_OUTPUTS = ("Path", "bytes", "bytearray", "Image")
+# Return types no target can send (not JSON, not a file): refused at validate, not at run time.
+NOT_SENDABLE = ("set", "frozenset", "complex", "datetime", "date", "time", "timedelta",
+                "Decimal", "UUID", "object")
 # Attribute names of pydantic's BaseModel and names the shared adapter code uses; each target
 # adds the names its own adapter uses (Target.reserved_names).
 RESERVED_NAMES = frozenset({
@@ -70,6 +75,10 @@ class _Reader:
                 self.fail(default, f"input '{name}': the default must be a literal "
                           "(build reads it without running your code)")
                 return None
+        if info["kind"] == "path" and value is not REQUIRED and value is not None:
+            self.fail(default, f"input '{name}': a file input's default may only be None "
+                      f"('{name}: Path | None = None'); clients send a URL or a data: URI")
+            return None
         misplaced = [k for k in constraints if k not in RULES_BY_KIND.get(info["kind"], ())]
         for key in misplaced:
             self.fail(arg, f"input '{name}': {key}= does not apply to {info['kind']}")
@@ -95,6 +104,12 @@ class _Reader:
         ann = fn.returns
         if ann is None:
             return yields, None, None
+        refused = sorted({n for n in ast.walk(ann) if isinstance(n, ast.Name | ast.Attribute)
+                          and type_name(n) in NOT_SENDABLE}, key=lambda n: n.col_offset)
+        if refused:
+            self.fail(ann, f"predict() returns '{ast.unparse(ann)}': a {type_name(refused[0])} "
+                      "cannot be sent as JSON on any target; return str, int, float, bool, a list "
+                      "or dict of them, a Path (a file), bytes, a PIL image or a numpy value")
         if isinstance(ann, ast.Subscript) and type_name(ann.value) in STREAM_WRAPPERS:
             item = subscript_args(ann)[0]
             return True, _output_kind(item)[0], None
@@ -147,6 +162,9 @@ class _Reader:
         inputs = [i for i in specs if i is not None]
         defaults_ok = self.check_defaults(inputs)  # those read well, even if others did not
         streaming, out_kind, out_item = self.output(predict)
+        if streaming and any(i.kind == "path" for i in inputs):
+            self.fail(predict, "a streaming predict() cannot take file (Path) inputs yet; "
+                      "return the whole result instead")
         if len(inputs) < len(specs) or not defaults_ok:
             return None
         return PredictorInfo(self.rel, class_name, tuple(inputs), streaming, out_kind, out_item)
@@ -167,7 +185,11 @@ def _output_kind(node: ast.expr) -> tuple[str | None, str | None]:
     head = type_name(node.value) if isinstance(node, ast.Subscript) else type_name(node)
     if head in LIST_NAMES:
         item = type_name(subscript_args(node)[0]) if isinstance(node, ast.Subscript) else None
+        if item in FILE_OUTPUTS:
+            return "list", "path"
         return "list", item if item in SCALARS else None
+    if head in FILE_OUTPUTS:
+        return "path", None
     return KIND_OF.get(head or ""), None
 
 

@@ -28,6 +28,8 @@ def _annotation(i: InputSpec) -> str:
         base = f"list[{i.item}]"
     elif i.kind == "dict":
         base = "dict[str, Any]"
+    elif i.kind == "path":  # a file: an http(s) URL or a data: URI on the wire
+        base = "str"
     else:
         base = i.kind
     return f"{base} | None" if i.optional else base
@@ -38,6 +40,9 @@ def _field(i: InputSpec) -> str:
     extra = [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
     if i.description:
         extra.append(f"description={py_literal(i.description)}")
+    if i.kind == "path":  # JSON Schema's way to say "a URL"; the hint as contentMediaType
+        schema = {"format": "uri"} | ({"contentMediaType": i.accept} if i.accept else {})
+        extra.append(f"json_schema_extra={py_literal(schema)}")
     if not extra:
         return "" if i.required else f" = {py_literal(i.default)}"
     first = "..." if i.required else py_literal(i.default)

@@ -252,6 +252,7 @@ class Target:
             "user_class": pred.class_name,
             "inputs": pred.inputs,
             "streaming": pred.streaming,
+            "file_inputs": pred.file_inputs,  # fetched into local files before predict()
             "requirements": list(project.requirements),
             "fields": pydantic_fields(pred),
             "call_args": ", ".join(f"{i.name}={i.name}" for i in pred.inputs),

@@ -112,6 +112,8 @@ def _input_property(name: str, prop: dict[str, Any], rules: dict[str, Any],
     component, Input(...)'s rules as OpenAPI keys, then default, nullable and description."""
     value, nullable = value_schema(prop)
     base: dict[str, Any] = {"type": value["type"]}
+    if "uri" in (value.get("format"), prop.get("format")):  # a file input (cog.Path)
+        base["format"] = "uri"
     if value["type"] == "array":
         base["items"] = {"type": value["items"]["type"]}
     out: dict[str, Any] = {"x-order": order}
@@ -140,9 +142,12 @@ def _output_schema(pred: PredictorInfo) -> dict[str, Any]:
         if pred.output_kind == "str":  # ConcatenateIterator[str]: shown as one string
             out["x-cog-array-display"] = "concatenate"
         return out
+    if pred.output_kind == "path":  # cog.Path: a URL (a data: URI when run locally)
+        return {"title": "Output", "type": "string", "format": "uri"}
     if pred.output_kind == "list":
-        return {"title": "Output", "type": "array",
-                "items": {"type": _JSON[pred.output_item]} if pred.output_item else {}}
+        items = ({"type": "string", "format": "uri"} if pred.output_item == "path"
+                 else {"type": _JSON[pred.output_item]} if pred.output_item else {})
+        return {"title": "Output", "type": "array", "items": items}
     if pred.output_kind in _JSON:
         return {"title": "Output", "type": _JSON[pred.output_kind]}
     return {"title": "Output"}

@@ -45,7 +45,7 @@ def runner_contract(kind: str) -> PredictorInfo:
 class CogServerTarget(CogTarget):
     runtime = ".server:CogServerRuntime"
     templates: ClassVar[dict[str, str]] = {
-        **CogTarget.templates,
+        **{k: v for k, v in CogTarget.templates.items() if k != "portapack_files.py"},
         "run.py": "cog/server/run.py.j2",
         "README.md": "cog/server/README.md.j2",
     }

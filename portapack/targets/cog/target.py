@@ -74,6 +74,7 @@ class CogTarget(Target):
         ".dockerignore": "cog/dockerignore.j2",
         ".cog/openapi_schema.json": "cog/openapi_schema.json.j2",
         "README.md": "cog/README.md.j2",
+        "portapack_files.py": "_shared/portapack_files.py.j2",  # file inputs/outputs, numpy, PIL
     }
     # Replicate hardware SKUs (cog.yaml only says `gpu: true`; the type is the deployment's).
     # Never a SKU with less GPU memory than asked for: 24 GB cards get an A40 (48 GB, the
@@ -121,6 +122,8 @@ class CogTarget(Target):
             is_async=self.is_async(project),
             concurrency=spec.scaling.concurrency if self.is_async(project) else 1,
             raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
+            file_inputs=project.predictor.file_inputs,
+            file_args=", ".join(f"{py_literal(n)}: {n}" for n in project.predictor.file_inputs),
             local_weights=weights,
             secrets=spec.secrets,
             example_input=example_input(project),
@@ -172,7 +175,7 @@ class CogTarget(Target):
 
     def cog_input(self, i: InputSpec, rules: dict[str, Any]) -> dict[str, str]:
         """One ``name: T = Input(...)`` parameter; every argument a literal (Cog parses statically)."""
-        annotation = f"list[{i.item}]" if i.kind == "list" else i.kind
+        annotation = {"list": f"list[{i.item}]", "path": "Path"}.get(i.kind, i.kind)
         if i.optional:
             annotation = f"Optional[{annotation}]"
         args = []
@@ -186,10 +189,15 @@ class CogTarget(Target):
         return {"name": i.name, "annotation": annotation, "input": f"Input({', '.join(args)})"}
 
     def stream_item(self, project: Project) -> str:
-        return project.predictor.output_kind or "Any"
+        kind = project.predictor.output_kind
+        return "Path" if kind == "path" else kind or "Any"
 
     def output_annotation(self, project: Project) -> str:
         pred = project.predictor
+        if pred.output_kind == "path":  # a cog.Path: Replicate uploads it
+            return "Path"
+        if pred.output_kind == "list" and pred.output_item == "path":
+            return "list[Path]"
         if not pred.streaming:
             return pred.output_kind or "Any"
         prefix = "Async" if self.is_async(project) else ""
@@ -202,7 +210,7 @@ class CogTarget(Target):
         return project.spec.scaling.concurrency > 1 and project.spec.python != "3.10"
 
     def cog_imports(self, project: Project) -> str:
-        names = {"BaseRunner", "Input"}
+        names = {"BaseRunner", "Input", "Path"}  # Path: file inputs and outputs (convert_output)
         annotation = self.output_annotation(project)
         names |= {n for n in ("ConcatenateIterator", "AsyncConcatenateIterator")
                   if re.match(rf"{n}\b", annotation)}

@@ -34,6 +34,7 @@ class ModalTarget(Target):
         "modal_app.py": "modal/modal_app.py.j2",
         "requirements.txt": "_shared/requirements.txt.j2",
         "README.md": "modal/README.md.j2",
+        "portapack_files.py": "_shared/portapack_files.py.j2",  # file inputs/outputs, numpy, PIL
     }
     gpu_names: ClassVar[dict[str, GpuMapping]] = {
         "T4": GpuMapping("T4"),

@@ -135,6 +135,7 @@ class RunpodTarget(Target):
         "requirements.txt": "_shared/requirements.txt.j2",
         "endpoint.json": "runpod/endpoint.json.j2",
         "README.md": "runpod/README.md.j2",
+        "portapack_files.py": "_shared/portapack_files.py.j2",  # file inputs/outputs, numpy, PIL
     }
     # Serverless GPU pools (see POOL_CARDS). RunPod has no T4, A10G or 40 GB A100: the nearest
     # pool with at least as much memory stands in.

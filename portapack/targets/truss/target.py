@@ -35,6 +35,8 @@ class TrussTarget(Target):
         "model/__init__.py": "truss/init.py.j2",
         "model/model.py": "truss/model.py.j2",
         "README.md": "truss/README.md.j2",
+        # On sys.path in Truss's loader and server, like the user's code.
+        "packages/portapack_files.py": "_shared/portapack_files.py.j2",
     }
     # resources.accelerator values (truss.base.truss_config.Accelerator).
     gpu_names: ClassVar[dict[str, GpuMapping]] = {

@@ -6,9 +6,10 @@ Cog reads this file statically: every Input(...) below holds literals.
 import os
 from typing import Optional
 
-from cog import BaseRunner, ConcatenateIterator, Input, Secret, streaming
+from cog import BaseRunner, ConcatenateIterator, Input, Path, Secret, streaming
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import convert_output
 from predict import Predictor as UserPredictor
 
 
@@ -58,7 +59,9 @@ class Runner(BaseRunner):
         for name in before:
             os.environ[name] = secrets[name].get_secret_value()
         try:
-            yield from self.model.predict(**inputs.model_dump())
+            # Files (a Path, bytes, a PIL image) leave as cog.Path: Replicate uploads them.
+            for item in self.model.predict(**inputs.model_dump()):
+                yield convert_output(item, Path)
         finally:
             for name, value in before.items():
                 if value is None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import modal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import encode_output
+
 HERE = Path(__file__).parent
 
 image = (
@@ -17,6 +19,7 @@ image = (
     .uv_pip_install('torch==2.5.1', 'transformers>=4.46,<5', 'accelerate>=1.0', 'pydantic>=2', 'fastapi[standard]', 'huggingface_hub>=0.34')
     .env({'HF_HUB_ENABLE_HF_TRANSFER': '0', 'TOKENIZERS_PARALLELISM': 'false'})
     .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
+    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
 )
 
 app = modal.App('llm-chat', image=image)
@@ -75,7 +78,8 @@ class Model:
             valid = Inputs.model_validate(inputs)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        # Each item as JSON (numpy values as numbers, files as data: URIs).
+        return (encode_output(item) for item in self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
     def predict(self, *, prompt: str, max_new_tokens: int = 256, temperature: float = 0.7, system: str | None = None):
@@ -93,6 +97,6 @@ class Model:
             valid = Inputs.model_validate(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
-        items = self.predictor.predict(**valid.model_dump())
+        items = (encode_output(item) for item in self.predictor.predict(**valid.model_dump()))
         lines = ((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items)
         return StreamingResponse(lines, media_type="text/plain")

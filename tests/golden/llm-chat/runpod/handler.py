@@ -2,10 +2,13 @@
 
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
+import itertools
+import os
 
 import runpod
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, convert_output, data_uri
 from predict import Predictor
 
 
@@ -30,6 +33,32 @@ def validation_message(exc: ValidationError) -> str:
 # Load once per worker, before the first job: FlashBoot keeps this warm.
 predictor = Predictor()
 predictor.load()
+# RunPod's rp_upload convention: with these set, file outputs go to that S3-compatible bucket
+# (BUCKET_NAME, portapack's own, names it; rp_upload's default is a month bucket like "12-26").
+BUCKET_VARS = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+
+
+def file_output(job_id):
+    """Where a file output goes: the bucket (a presigned URL) if configured, else a data: URI.
+    Never rp_upload's own fallback, a worker-local path no client can read."""
+    if not all(os.environ.get(name) for name in BUCKET_VARS):
+        return data_uri
+    from runpod.serverless.utils import rp_upload
+
+    numbers = itertools.count()
+
+    def upload(path):
+        try:
+            return rp_upload.upload_file_to_bucket(
+                file_name=f"{next(numbers)}-{path.name}",
+                file_location=str(path),
+                bucket_name=os.environ.get("BUCKET_NAME") or None,
+                prefix=job_id,
+            )
+        except Exception as exc:  # boto3's errors: a missing bucket, bad credentials
+            raise FileOutputError(f"uploading the output file {path.name} failed: {exc}") from None
+
+    return upload
 
 
 def handler(job):
@@ -40,7 +69,9 @@ def handler(job):
         # A yielded {"error": ...} marks the job FAILED with this message.
         yield {"error": validation_message(exc)}
         return
-    yield from predictor.predict(**inputs.model_dump())
+    on_file = file_output(job["id"])
+    for item in predictor.predict(**inputs.model_dump()):
+        yield convert_output(item, on_file)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ Cog reads this file statically: every Input(...) below holds literals.
 import asyncio
 import os
 import sys
-from pathlib import Path
 
-from cog import BaseRunner, Input, concurrent
+from cog import BaseRunner, Input, Path, concurrent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import convert_output
 from predict import Predictor as UserPredictor
 
 
@@ -33,14 +33,13 @@ def validation_message(exc: ValidationError) -> str:
 def link_local_weights(predictor_class: type) -> None:
     """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are usually there already; otherwise (a local run, or a
-    platform that keeps your files elsewhere) they are linked from beside your code.
+    Where they are already there (an image that put them at their path, or portapack's
+    local sandbox) nothing is touched; otherwise (an image that keeps your files beside
+    this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
-        if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier run
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)
 
@@ -64,5 +63,7 @@ class Runner(BaseRunner):
             inputs = Inputs.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
+        # Files (a Path, bytes, a PIL image) leave as cog.Path: Replicate uploads them.
         # Concurrent runs need an async run(): run yours in a worker thread.
-        return await asyncio.to_thread(self.model.predict, **inputs.model_dump())
+        result = await asyncio.to_thread(self.model.predict, **inputs.model_dump())
+        return convert_output(result, Path)

@@ -10,6 +10,8 @@ from pathlib import Path
 import modal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, encode_output
+
 HERE = Path(__file__).parent
 
 image = (
@@ -17,6 +19,7 @@ image = (
     .uv_pip_install('numpy>=1.26', 'pydantic>=2', 'fastapi[standard]')
     .add_local_file(HERE / 'weights/model.npz', remote_path='/weights/linear/model.npz')
     .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
+    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
 )
 
 app = modal.App('numpy-linear', image=image)
@@ -41,14 +44,13 @@ def validation_message(exc: ValidationError) -> str:
 def link_local_weights(predictor_class: type) -> None:
     """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are usually there already; otherwise (a local run, or a
-    platform that keeps your files elsewhere) they are linked from beside your code.
+    Where they are already there (an image that put them at their path, or portapack's
+    local sandbox) nothing is touched; otherwise (an image that keeps your files beside
+    this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
-        if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier run
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)
 
@@ -81,7 +83,8 @@ class Model:
             valid = Inputs.model_validate(inputs)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        # numpy values become numbers, files (a Path, bytes, a PIL image) data: URIs.
+        return encode_output(self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
     def predict(self, *, features: list[float], round_to: int = 3):
@@ -96,4 +99,7 @@ class Model:
             valid = Inputs.model_validate(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        try:
+            return encode_output(self.predictor.predict(**valid.model_dump()))
+        except FileOutputError as exc:  # predict() returned something JSON cannot carry
+            raise HTTPException(status_code=500, detail=str(exc)) from None

@@ -4,6 +4,7 @@
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
 import asyncio
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import runpod
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, convert_output, data_uri
 from predict import Predictor
 
 
@@ -33,14 +35,13 @@ def validation_message(exc: ValidationError) -> str:
 def link_local_weights(predictor_class: type) -> None:
     """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are usually there already; otherwise (a local run, or a
-    platform that keeps your files elsewhere) they are linked from beside your code.
+    Where they are already there (an image that put them at their path, or portapack's
+    local sandbox) nothing is touched; otherwise (an image that keeps your files beside
+    this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
-        if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier run
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)
 
@@ -49,6 +50,32 @@ def link_local_weights(predictor_class: type) -> None:
 link_local_weights(Predictor)
 predictor = Predictor()
 predictor.load()
+# RunPod's rp_upload convention: with these set, file outputs go to that S3-compatible bucket
+# (BUCKET_NAME, portapack's own, names it; rp_upload's default is a month bucket like "12-26").
+BUCKET_VARS = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+
+
+def file_output(job_id):
+    """Where a file output goes: the bucket (a presigned URL) if configured, else a data: URI.
+    Never rp_upload's own fallback, a worker-local path no client can read."""
+    if not all(os.environ.get(name) for name in BUCKET_VARS):
+        return data_uri
+    from runpod.serverless.utils import rp_upload
+
+    numbers = itertools.count()
+
+    def upload(path):
+        try:
+            return rp_upload.upload_file_to_bucket(
+                file_name=f"{next(numbers)}-{path.name}",
+                file_location=str(path),
+                bucket_name=os.environ.get("BUCKET_NAME") or None,
+                prefix=job_id,
+            )
+        except Exception as exc:  # boto3's errors: a missing bucket, bad credentials
+            raise FileOutputError(f"uploading the output file {path.name} failed: {exc}") from None
+
+    return upload
 
 
 async def handler(job):
@@ -57,8 +84,13 @@ async def handler(job):
         inputs = Inputs.model_validate(job.get("input") or {})
     except ValidationError as exc:
         return {"error": validation_message(exc)}
-    # Concurrent jobs need an async handler: run the predictor in a worker thread.
-    return await asyncio.to_thread(predictor.predict, **inputs.model_dump())
+    try:
+        # Concurrent jobs need an async handler: run the predictor in a worker thread.
+        result = await asyncio.to_thread(predictor.predict, **inputs.model_dump())
+        # numpy values become numbers; files (a Path, bytes, a PIL image) a URL or data: URI.
+        return convert_output(result, file_output(job["id"]))
+    except FileOutputError as exc:
+        return {"error": str(exc)}
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ Cog reads this file statically: every Input(...) below holds literals.
 
 from typing import Literal, Optional
 
-from cog import BaseRunner, Input
+from cog import BaseRunner, Input, Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import convert_output
 from predict import Predictor as UserPredictor
 
 
@@ -48,4 +49,5 @@ class Runner(BaseRunner):
             inputs = Inputs.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        return self.model.predict(**inputs.model_dump())
+        # Files (a Path, bytes, a PIL image) leave as cog.Path: Replicate uploads them.
+        return convert_output(self.model.predict(**inputs.model_dump()), Path)

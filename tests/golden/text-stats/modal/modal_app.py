@@ -9,6 +9,8 @@ from typing import Literal
 import modal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, encode_output
+
 HERE = Path(__file__).parent
 
 image = (
@@ -17,6 +19,7 @@ image = (
     .env({'LOG_LEVEL': 'info'})
     .add_local_dir(HERE / 'assets', remote_path='/root/assets')
     .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
+    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
 )
 
 app = modal.App('text-stats', image=image)
@@ -64,7 +67,8 @@ class Model:
             valid = Inputs.model_validate(inputs)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        # numpy values become numbers, files (a Path, bytes, a PIL image) data: URIs.
+        return encode_output(self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
     def predict(self, *, text: str, top_k: int = 3, case: Literal['lower', 'keep'] = 'lower', stopwords: list[str] | None = None):
@@ -79,4 +83,7 @@ class Model:
             valid = Inputs.model_validate(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        try:
+            return encode_output(self.predictor.predict(**valid.model_dump()))
+        except FileOutputError as exc:  # predict() returned something JSON cannot carry
+            raise HTTPException(status_code=500, detail=str(exc)) from None

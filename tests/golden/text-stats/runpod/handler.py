@@ -3,12 +3,15 @@
 # Run one job locally:  python -u handler.py --test_input '{"input": {"text": "I love it, love it!"}}'
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
+import itertools
+import os
 from typing import Literal
 
 
 import runpod
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, convert_output, data_uri
 from predict import Predictor
 
 
@@ -33,6 +36,32 @@ def validation_message(exc: ValidationError) -> str:
 # Load once per worker, before the first job: FlashBoot keeps this warm.
 predictor = Predictor()
 predictor.load()
+# RunPod's rp_upload convention: with these set, file outputs go to that S3-compatible bucket
+# (BUCKET_NAME, portapack's own, names it; rp_upload's default is a month bucket like "12-26").
+BUCKET_VARS = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY")
+
+
+def file_output(job_id):
+    """Where a file output goes: the bucket (a presigned URL) if configured, else a data: URI.
+    Never rp_upload's own fallback, a worker-local path no client can read."""
+    if not all(os.environ.get(name) for name in BUCKET_VARS):
+        return data_uri
+    from runpod.serverless.utils import rp_upload
+
+    numbers = itertools.count()
+
+    def upload(path):
+        try:
+            return rp_upload.upload_file_to_bucket(
+                file_name=f"{next(numbers)}-{path.name}",
+                file_location=str(path),
+                bucket_name=os.environ.get("BUCKET_NAME") or None,
+                prefix=job_id,
+            )
+        except Exception as exc:  # boto3's errors: a missing bucket, bad credentials
+            raise FileOutputError(f"uploading the output file {path.name} failed: {exc}") from None
+
+    return upload
 
 
 def handler(job):
@@ -41,7 +70,12 @@ def handler(job):
         inputs = Inputs.model_validate(job.get("input") or {})
     except ValidationError as exc:
         return {"error": validation_message(exc)}
-    return predictor.predict(**inputs.model_dump())
+    try:
+        result = predictor.predict(**inputs.model_dump())
+        # numpy values become numbers; files (a Path, bytes, a PIL image) a URL or data: URI.
+        return convert_output(result, file_output(job["id"]))
+    except FileOutputError as exc:
+        return {"error": str(exc)}
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ Cog reads this file statically: every Input(...) below holds literals.
 
 import asyncio
 
-from cog import AsyncConcatenateIterator, BaseRunner, Input, concurrent, streaming
+from cog import AsyncConcatenateIterator, BaseRunner, Input, Path, concurrent, streaming
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import convert_output
 from predict import Predictor as UserPredictor
 
 
@@ -48,8 +49,9 @@ class Runner(BaseRunner):
             inputs = Inputs.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
+        # Files (a Path, bytes, a PIL image) leave as cog.Path: Replicate uploads them.
         # Concurrent runs need an async run(): pull each item in a worker thread.
         items = iter(self.model.predict(**inputs.model_dump()))
         done = object()
         while (item := await asyncio.to_thread(next, items, done)) is not done:
-            yield item
+            yield convert_output(item, Path)

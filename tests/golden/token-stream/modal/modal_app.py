@@ -8,12 +8,15 @@ from pathlib import Path
 import modal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import encode_output
+
 HERE = Path(__file__).parent
 
 image = (
     modal.Image.debian_slim(python_version='3.11')
     .uv_pip_install('pydantic>=2', 'fastapi[standard]')
     .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
+    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
 )
 
 app = modal.App('token-stream', image=image)
@@ -63,7 +66,8 @@ class Model:
             valid = Inputs.model_validate(inputs)
         except ValidationError as exc:
             raise ValueError(validation_message(exc)) from None
-        return self.predictor.predict(**valid.model_dump())
+        # Each item as JSON (numpy values as numbers, files as data: URIs).
+        return (encode_output(item) for item in self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
     def predict(self, *, prompt: str, max_tokens: int = 16, shout: bool = False):
@@ -81,6 +85,6 @@ class Model:
             valid = Inputs.model_validate(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=validation_message(exc)) from None
-        items = self.predictor.predict(**valid.model_dump())
+        items = (encode_output(item) for item in self.predictor.predict(**valid.model_dump()))
         lines = ((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items)
         return StreamingResponse(lines, media_type="text/plain")

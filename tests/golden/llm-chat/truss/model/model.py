@@ -8,6 +8,7 @@ import os
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import encode_output
 from predict import Predictor
 
 
@@ -58,4 +59,5 @@ class Model:
             except ValidationError as exc:
                 raise HTTPException(status_code=400, detail=validation_message(exc)) from None
         # Returning (not yielding) the generator: validation errors above still answer 400.
-        return self._predictor.predict(**model_input.model_dump())
+        items = self._predictor.predict(**model_input.model_dump())
+        return (encode_output(item) for item in items)

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, encode_output
 from predict import Predictor
 
 
@@ -32,14 +33,13 @@ def validation_message(exc: ValidationError) -> str:
 def link_local_weights(predictor_class: type) -> None:
     """Make the weights shipped with your code appear where the predictor expects them.
 
-    In the platform's image they are usually there already; otherwise (a local run, or a
-    platform that keeps your files elsewhere) they are linked from beside your code.
+    Where they are already there (an image that put them at their path, or portapack's
+    local sandbox) nothing is touched; otherwise (an image that keeps your files beside
+    this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
-        if os.path.islink(path) and not os.path.exists(path):
-            os.unlink(path)  # left over from an earlier run
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)
 
@@ -73,4 +73,8 @@ class Model:
                 model_input = Inputs.model_validate(model_input)
             except ValidationError as exc:
                 raise HTTPException(status_code=400, detail=validation_message(exc)) from None
-        return self._predictor.predict(**model_input.model_dump())
+        # numpy values become numbers, files (a Path, bytes, a PIL image) data: URIs.
+        try:
+            return encode_output(self._predictor.predict(**model_input.model_dump()))
+        except FileOutputError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None

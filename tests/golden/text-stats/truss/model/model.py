@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from portapack_files import FileOutputError, encode_output
 from predict import Predictor
 
 
@@ -58,4 +59,8 @@ class Model:
                 model_input = Inputs.model_validate(model_input)
             except ValidationError as exc:
                 raise HTTPException(status_code=400, detail=validation_message(exc)) from None
-        return self._predictor.predict(**model_input.model_dump())
+        # numpy values become numbers, files (a Path, bytes, a PIL image) data: URIs.
+        try:
+            return encode_output(self._predictor.predict(**model_input.model_dump()))
+        except FileOutputError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None
