@@ -51,7 +51,10 @@ class ReferenceRuntime(WorkerRuntime):
     def loader_args(self) -> list[str]:
         assert self.project
         info = self.project.predictor
-        return [str(self.project.root), self.project.spec.predictor_file, info.module, info.class_name]
+        from .files import helper_path  # file inputs/outputs, numpy, PIL as every artifact does
+
+        return [str(self.project.root), self.project.spec.predictor_file, info.module,
+                info.class_name, str(helper_path()), ",".join(info.file_inputs)]
 
 
 class LocalPredictor:
@@ -68,21 +71,33 @@ class LocalPredictor:
             self.runtime.start()
         except RuntimeFailed as exc:
             self.runtime = None
-            module = missing_module(str(exc))
-            hint = (f": '{module}' is not installed; add it to the spec's requirements"
+            reason = getattr(exc, "reason", None) or str(exc)
+            module = missing_module(reason)
+            hint = (f" ('{module}' is not installed: add it to the spec's requirements)"
                     if module else "")
-            raise PredictorFailed(f"{self.project.spec.predictor} failed to load{hint}\n{exc}") from None
+            raise PredictorFailed(f"{self.project.spec.predictor} failed to load: {reason}{hint}") from None
 
     def predict(self, raw: dict[str, Any]) -> Any:
         """Validate, then call predict(); a streaming predictor's items come as an iterator."""
         inputs = self.validate(raw)  # raises InvalidInput
         assert self.runtime, "load() first"
+        if self.project.predictor.streaming:
+            return self._each(inputs)
         outcome = self.runtime.predict(inputs)
+        if not outcome.ok and outcome.error_type == "FileInputError":  # a bad URL / data: URI
+            raise InvalidInput(outcome.error or "a file input could not be read")
         if not outcome.ok:
             raise PredictorFailed(f"predict() raised {outcome.error_type or 'an error'}: {outcome.error}")
         if outcome.items is not None:
             return iter(outcome.items)
         return outcome.output
+
+    def _each(self, inputs: dict[str, Any]) -> Iterator[Any]:
+        assert self.runtime
+        try:
+            yield from self.runtime.each(inputs)
+        except RuntimeFailed as exc:
+            raise PredictorFailed(f"predict() raised {exc} while streaming") from None
 
     def predict_all(self, raw: dict[str, Any]) -> Any:
         """Like predict(), but a stream is collected into a list."""
@@ -101,6 +116,9 @@ class LocalPredictor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        self.close()
+
 
 def parse_cli_inputs(project: Project, pairs: tuple[str, ...]) -> dict[str, Any]:
     """``-i name=value`` pairs -> a request, converting each value to its input's type."""
@@ -111,6 +129,11 @@ def parse_cli_inputs(project: Project, pairs: tuple[str, ...]) -> dict[str, Any]
         if not sep:
             raise InvalidInput(f"'{pair}': write inputs as name=value")
         spec = kinds.get(name)
+        if spec is not None and spec.kind == "path":  # -i image=@photo.png: a data: URI
+            from .files import cli_file_input
+
+            out[name] = cli_file_input(name, text)
+            continue
         out[name] = text if spec is None else _convert(spec.kind, name, text)
     return out
 

@@ -32,6 +32,7 @@ from click.testing import CliRunner
 
 import portapack
 from portapack.cli import main
+from portapack.envs import cache_root
 from portapack.local import LocalPredictor
 from portapack.runtimes.base import free_port
 from portapack.testing import invalid_request, names_input, same
@@ -81,8 +82,11 @@ def make_project(root: Path, predictor: str, examples: list[dict] | None = None,
 
 
 def leftovers(path: Path) -> list[str]:
-    """Processes (other than this one) whose command line names ``path`` or which run in it."""
+    """Processes (other than this one) whose command line names ``path`` or which run in it,
+    or in a Truss build context (Truss's server runs from the context Truss makes of the
+    artifact, cached under this session's cache dir)."""
     path_s = str(path.resolve())
+    contexts = str(cache_root() / "truss-ctx")
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
     found = []
     for line in ps.stdout.splitlines()[1:]:
@@ -97,7 +101,7 @@ def leftovers(path: Path) -> list[str]:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if cwd == path_s or cwd.startswith(path_s + os.sep):
+        if cwd == path_s or cwd.startswith((path_s + os.sep, contexts + os.sep)):
             found.append(f"{line.strip()}  (cwd {cwd})")
     return found
 
@@ -389,6 +393,7 @@ def test_test_text_stats_under_modal_and_runpod(tmp_path, reaper):
     examples = [f"example {n}" for n in (1, 2, 3)]
     assert rows == ([("in-process", c) for c in examples + ["invalid"]]
                     + [("modal", c) for c in examples + ["invalid", "after invalid"]]
+                    + [("modal", f"{c} (web)") for c in examples + ["invalid", "after invalid"]]
                     + [("runpod", c) for c in examples + ["invalid", "after invalid"]])
     assert all(r["ok"] for r in report["results"])
     invalid = [r for r in report["results"] if r["case"] == "invalid"]
@@ -463,7 +468,8 @@ def test_test_tolerance_passes_a_float_off_by_1e9(tmp_path, reaper):
     result = run_cli(["test", "--target", "modal", "--out", str(out), "--tolerance", "1e-6"],
                      float_project(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^5 passed, 0 failed$", result.stdout, re.M), result.stdout
+    # in-process 2 + modal .local() 3 + modal's web endpoint 3
+    assert re.search(r"^8 passed, 0 failed$", result.stdout, re.M), result.stdout
 
 
 def test_test_a_spec_without_examples_exits_2(tmp_path):
@@ -535,8 +541,12 @@ def test_test_a_predictor_that_cannot_load_at_all_exits_1_cleanly(tmp_path, reap
     reaper.append(out)
     result = run_cli(["test", "--target", "runpod", "--target", "modal", "--out", str(out)], project)
     assert result.returncode == 1
-    assert "predict.py" in result.stderr and "no weights anywhere" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    # A row per side, each naming the failure: the reference and both targets' starts.
+    for target in ("in-process", "runpod", "modal"):
+        assert re.search(rf"^{target} +start +FAIL", result.stdout, re.M), result.stdout
+    assert "predict.py:Predictor failed to load: RuntimeError: no weights anywhere" in result.stdout
+    assert result.stdout.count("no weights anywhere") >= 3, result.stdout
+    assert "Traceback" not in result.stderr
     assert settle_leftovers(out) == []
 
 
@@ -564,9 +574,12 @@ def test_each_target_loads_the_predictor_once(tmp_path, reaper, target):
     result = run_cli(["test", "--target", target, "--out", str(out), "--json"], tmp_path / "proj")
     assert result.returncode == 0, result.stdout + result.stderr
     loads = log.read_text().splitlines()
-    # Four requests to the target (2 examples, invalid, after invalid); one load each side.
-    assert len([p for p in loads if str(out.resolve()) in p]) == 1, loads
-    assert len([p for p in loads if str(out.resolve()) not in p]) == 1, loads
+    # Four requests to the target (2 examples, invalid, after invalid); one load each side:
+    # the reference from the project, the target from its artifact (Truss's server runs from
+    # the build context Truss makes, in the cache).
+    project = str((tmp_path / "proj").resolve())
+    assert loads.count(project) == 1, loads
+    assert len([p for p in loads if p != project]) == 1, loads
     assert settle_leftovers(out) == []
 
 
@@ -695,6 +708,8 @@ class Server:
     def predict(self, inputs: dict) -> tuple[int, Any]:
         if self.target == "runpod":
             return post(f"{self.url}/runsync", {"input": inputs})
+        if self.target == "truss":  # Truss's own server, as on Baseten
+            return post(f"{self.url}/v1/models/model:predict", inputs)
         return post(f"{self.url}/predict", {"input": inputs})
 
     def output_of(self, inputs: dict) -> Any:
@@ -702,12 +717,16 @@ class Server:
         assert status == 200, body
         if self.target == "runpod":
             assert body["status"] == "COMPLETED", body
+        if self.target == "truss":  # the server answers the model's output itself
+            return body
         return body["output"]
 
     def error_of(self, inputs: dict) -> str:
         status, body = self.predict(inputs)
         if self.target == "runpod":
             assert body["status"] == "FAILED", body
+        elif self.target == "truss":  # Truss's server: 400 "Input Parsing Error"
+            assert status == 400, body
         else:
             assert status == 422, body
         return body["error"]
@@ -750,11 +769,13 @@ def test_serve_answers_requests_and_stops_on_sigterm(tmp_path, serving, target):
     assert server.sample.startswith(f"curl -s {server.url}/")
     assert server.output_of({"text": "I love it, love it!", "top_k": 2}) == {
         "label": "positive", "score": 4, "words": 5, "top": ["it", "love"]}
+    # Truss's own server words it "Input Parsing Error:\n  `top_k`: ..." (as on Baseten).
+    named = "`{}`" if target == "truss" else "input '{}'"
     error = server.error_of({"text": "hi", "top_k": 99})
-    assert "input 'top_k'" in error
+    assert named.format("top_k") in error, error
     error = server.error_of({"txt": "hi"})
     # Modal's method rejects an unknown keyword itself ("unexpected keyword argument 'txt'").
-    assert ("'txt'" if target == "modal" else "input 'txt'") in error, error
+    assert ("'txt'" if target == "modal" else named.format("txt")) in error, error
     # Still serving after the bad requests.
     assert server.output_of({"text": "Awful. Just bad"})["label"] == "negative"
     children = [p for p in leftovers(out) if int(p.split()[0]) != server.proc.pid]
@@ -773,7 +794,9 @@ def served_output(server: Server, request: dict) -> Any:
         status, body = server.predict(request)
     except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
         return None
-    return body.get("output") if status == 200 and isinstance(body, dict) else None
+    if status != 200 or not isinstance(body, dict):
+        return None
+    return body if server.target == "truss" else body.get("output")  # Truss: the output itself
 
 
 @pytest.mark.parametrize("target", ["runpod", "truss"])

@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -180,7 +181,11 @@ class Runtime:
         for name in ("home", "tmp", "pycache"):
             shutil.rmtree(self._log_dir / name, ignore_errors=True)
 
-    def __del__(self) -> None:
+    def __del__(self) -> None:  # a runtime dropped without stop() (a CLI run's end): never leak
+        try:
+            self.stop()
+        except Exception:
+            pass
         shutil.rmtree(getattr(self, "_log_dir", "/nonexistent"), ignore_errors=True)
 
     def log_tail(self, lines: int = 30) -> str:
@@ -271,9 +276,10 @@ class WorkerRuntime(Runtime):
         self.prepare()
         argv = self.full_command()
         log = open(self.log_path, "wb")
+        self._buf = b""
         self.proc = subprocess.Popen(argv, cwd=self.workdir(), env=self.process_env(),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                     start_new_session=True)
+                                     start_new_session=True, bufsize=0)
         log.close()
         try:
             reply = self._read(timeout)
@@ -281,19 +287,28 @@ class WorkerRuntime(Runtime):
             self.stop()
             raise
         if not reply.get("ready"):
+            tail = self.log_tail()
             self.stop()
-            raise RuntimeFailed(f"{self.target} runtime failed to load: {reply.get('error')}\n"
-                                f"{self.log_tail()}")
+            failed = RuntimeFailed(f"{self.target} runtime failed to load: {reply.get('error')}\n{tail}")
+            failed.reason = reply.get("error")  # the exception alone, without the log
+            raise failed
 
     def _read(self, timeout: float) -> dict[str, Any]:
+        """The worker's next reply line. Read from the raw fd into our own buffer: a buffered
+        reader could hold the next line already, where select() would not see it."""
         assert self.proc and self.proc.stdout
-        # The worker writes each reply as one flushed line: wait for it, but not forever.
-        if not select.select([self.proc.stdout], [], [], timeout)[0]:
-            raise RuntimeFailed(f"{self.target} worker gave no answer within {timeout:.0f}s")
-        line = self.proc.stdout.readline()
-        if not line:
-            code = self.proc.wait(timeout=timeout)
-            raise RuntimeFailed(f"{self.target} worker exited with code {code}:\n{self.log_tail()}")
+        buf = getattr(self, "_buf", b"")
+        deadline = time.monotonic() + timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                raise RuntimeFailed(f"{self.target} worker gave no answer within {timeout:.0f}s")
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                code = self.proc.wait(timeout=timeout)
+                raise RuntimeFailed(f"{self.target} worker exited with code {code}:\n{self.log_tail()}")
+            buf += chunk
+        line, _, self._buf = buf.partition(b"\n")
         return json.loads(line)
 
     def _call(self, inputs: dict[str, Any], stream: bool) -> Outcome:
@@ -308,6 +323,24 @@ class WorkerRuntime(Runtime):
 
     def predict(self, inputs: dict[str, Any]) -> Outcome:
         return self._call(inputs, stream=False)
+
+    def each(self, inputs: dict[str, Any]) -> Iterator[Any]:
+        """A streaming prediction's items as the worker yields them; a failure raises
+        RuntimeFailed with the error (its class first, as ``Type: message``)."""
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write((json.dumps({"inputs": inputs, "each": True}) + "\n").encode())
+        self.proc.stdin.flush()
+        while True:
+            reply = self._read(timeout=600)
+            if "item" in reply:
+                yield reply["item"]
+            elif reply.get("ok") and reply.get("end"):
+                return
+            elif reply.get("ok"):  # not a stream after all: its whole output
+                yield from reply.get("items") or [reply.get("output")]
+                return
+            else:
+                raise RuntimeFailed(f"{reply.get('type') or 'Error'}: {reply.get('error')}")
 
     def stream(self, inputs: dict[str, Any]) -> Outcome:
         return self._call(inputs, stream=True)

@@ -79,10 +79,12 @@ def serve_web(model: Any, port: int) -> None:
     raise RuntimeError(f"the web endpoint did not start on port {port}")
 
 
-def reference_loader(build_dir: Path, root: str, file: str, module: str,
-                     class_name: str) -> Callable[[dict[str, Any]], Any]:
+def reference_loader(build_dir: Path, root: str, file: str, module: str, class_name: str,
+                     helper: str = "", file_names: str = "") -> Callable[[dict[str, Any]], Any]:
     """The user's predictor itself: import ``file`` from the project ``root`` as ``module``,
-    instantiate ``class_name`` and load() it. Inputs arrive already validated by portapack."""
+    instantiate ``class_name`` and load() it. Inputs arrive already validated by portapack.
+    ``helper``: the portapack_files module every artifact ships (file inputs ``file_names``
+    fetched, outputs made JSON), loaded by path."""
     import importlib.util
 
     sys.path.insert(0, root)
@@ -92,7 +94,23 @@ def reference_loader(build_dir: Path, root: str, file: str, module: str,
     spec.loader.exec_module(loaded)  # type: ignore[union-attr]
     instance = getattr(loaded, class_name)()
     instance.load()
-    return lambda inputs: instance.predict(**inputs)
+    if not helper:
+        return lambda inputs: instance.predict(**inputs)
+    from importlib.machinery import SourceFileLoader
+
+    source = SourceFileLoader("portapack_files", helper)  # a .j2 file: name the loader
+    files = importlib.util.module_from_spec(importlib.util.spec_from_loader("portapack_files", source))
+    source.exec_module(files)
+    names = tuple(n for n in file_names.split(",") if n)
+
+    def run(inputs: dict[str, Any]) -> Any:
+        with files.file_inputs(inputs, names) as kwargs:
+            result = instance.predict(**kwargs)
+            if isinstance(result, Iterator):  # streaming takes no file inputs (the reader says so)
+                return (files.encode_output(item) for item in result)
+            return files.encode_output(result)
+
+    return run
 
 
 BUILT_IN = {"modal": modal_loader, "reference": reference_loader}
@@ -120,7 +138,11 @@ def main() -> None:
         request = json.loads(line)
         try:
             result = predict(request["inputs"])
-            if isinstance(result, Iterator):
+            if isinstance(result, Iterator) and request.get("each"):  # one line per item, now
+                for item in result:
+                    protocol.write(json.dumps({"item": item}) + "\n")
+                reply = {"ok": True, "end": True}
+            elif isinstance(result, Iterator):
                 items = list(result)
                 reply = {"ok": True, "output": items, "items": items}
             else:
