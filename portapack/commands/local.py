@@ -110,9 +110,11 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
         passed = len(report.results) - len(report.failures) - len(report.skipped)
         skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
         click.secho(f"\n{passed} passed, {len(report.failures)} failed{skipped}",
-                    fg="green" if report.ok else "red")
-    if not report.ok:
+                    fg="green" if report.ok else "red" if report.failures else "yellow")
+    if report.failures:
         sys.exit(1)
+    if report.skipped:  # predictions did not run here: never a clean pass (exit 3)
+        sys.exit(3)
 
 
 @click.command()
