@@ -16,11 +16,14 @@ kept only when it is one item.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -131,15 +134,22 @@ def build_context(build_dir: Path) -> Path:
     ctx = cache_root() / "truss-ctx" / digest.hexdigest()[:16]
     if (ctx / "server" / "main.py").is_file():
         return ctx
-    try:
-        import truss
-    except ImportError:
+    if importlib.util.find_spec("truss") is None:
         raise PortapackError('the Truss runtime needs the truss package to make its server: '
-                             'pip install "portapack[truss]"') from None
+                             'pip install "portapack[truss]"')
     tmp = ctx.with_name(f"{ctx.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    truss.load(str(build_dir)).docker_build_setup(tmp)
+    # In a subprocess, like `truss image build-context`: truss's import (~1 s) and its own
+    # warnings stay out of portapack's process.
+    code = ("import sys, pathlib, truss; "
+            "truss.load(sys.argv[1]).docker_build_setup(pathlib.Path(sys.argv[2]))")
+    done = subprocess.run([sys.executable, "-c", code, str(build_dir), str(tmp)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = "\n".join(done.stderr.strip().splitlines()[-10:])
+        raise PortapackError(f"Truss could not make the build context of {build_dir}:\n{tail}")
     shutil.rmtree(tmp / "build_hash", ignore_errors=True)  # a stray copy Truss leaves
     try:
         tmp.rename(ctx)
