@@ -37,12 +37,13 @@ TARGET_NAMES = list(TARGETS)  # the registry's targets, in its order
 
 # What portapack itself writes for each target (the user's files come on top).
 GENERATED = {
-    "modal": {"modal_app.py", "requirements.txt", "README.md"},
+    "modal": {"modal_app.py", "requirements.txt", "README.md", "portapack_files.py"},
     "cog": {"cog.yaml", "run.py", "requirements.txt", "replicate-deployment.json",
-            ".dockerignore", ".cog/openapi_schema.json", "README.md"},
-    "truss": {"config.yaml", "model/__init__.py", "model/model.py", "README.md"},
+            ".dockerignore", ".cog/openapi_schema.json", "README.md", "portapack_files.py"},
+    "truss": {"config.yaml", "model/__init__.py", "model/model.py", "README.md",
+              "packages/portapack_files.py"},
     "runpod": {"handler.py", "Dockerfile", ".dockerignore", "requirements.txt", "endpoint.json",
-               "README.md"},
+               "README.md", "portapack_files.py"},
 }
 CODE_DIR = {"modal": "", "cog": "", "truss": "packages/", "runpod": ""}
 # The user files each example ships (the default `files:` or its own list, plus local weights).
