@@ -47,6 +47,12 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
         if not as_json and items and isinstance(items[-1], str):
             click.echo("")
         result = items
+    if not as_json:  # file outputs (data: URIs) to ./output/, their paths shown instead (as Cog does)
+        from ..files import write_file_outputs
+
+        result, written = write_file_outputs(result, Path("output"))
+        for path, size in written:
+            click.echo(f"wrote {path} ({size} bytes)", err=True)
     if as_json:
         emit_json({"ok": True, "output": result})
     elif not project.predictor.streaming:
