@@ -85,7 +85,10 @@ def copy_example(name: str, dest: Path) -> Path:
 
 
 def tree(path: Path) -> list[str]:
-    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    """The files under ``path``; a build/ folder (what `make demo` leaves in an example) and
+    bytecode are not part of a project, as copy_example() leaves them out."""
+    files = (p.relative_to(path) for p in path.rglob("*") if p.is_file())
+    return sorted(f.as_posix() for f in files if f.parts[0] != "build" and "__pycache__" not in f.parts)
 
 
 def portapack_command() -> list[str]:
