@@ -149,6 +149,44 @@ def bench_startup() -> None:
                  runs_note(bare)))
 
 
+# -- (e) the artifacts' own environments (portapack.envs) ---------------------------------------
+def bench_envs(work: Path) -> None:
+    """`portapack test --target all` twice with an empty env cache: cold (every env made with
+    uv; uv's download cache is the user's, so this is env creation, not downloads) then warm
+    (every env reused). The set-up time is what `test` spends getting the envs."""
+    say("(e) environment set-up of `portapack test` (cold: empty env cache; warm: reused)")
+    cache = work / "env-cache"
+    env = {**os.environ, "PORTAPACK_CACHE_DIR": str(cache)}
+    env.setdefault("UV_CACHE_DIR", str(Path(os.environ.get("XDG_CACHE_HOME")
+                                            or Path.home() / ".cache") / "portapack" / "uv"))
+    code = """if True:
+        import json, sys, time
+        from portapack import envs
+        timings = []
+        real = envs.ensure_env
+        def timed(*a, **k):
+            got = real(*a, **k)
+            timings.append([a[0], got.seconds, got.created])
+            return got
+        envs.ensure_env = timed
+        import portapack.runtimes.base, portapack.local, portapack.targets.truss.runtime as t
+        portapack.runtimes.base.ensure_env = portapack.local.ensure_env = t.ensure_env = timed
+        import portapack
+        started = time.perf_counter()
+        report = portapack.test(sys.argv[1], "all", sys.argv[2])
+        print(json.dumps({"ok": report.ok, "envs": timings, "wall": time.perf_counter() - started}))
+    """
+    for label in ("cold", "warm"):
+        result = subprocess.run([sys.executable, "-c", code, str(EXAMPLE), str(work / "env-build")],
+                                capture_output=True, text=True, env=env, timeout=1800)
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+        setup = sum(seconds for _, seconds, _ in data["envs"])
+        made = sum(1 for *_, created in data["envs"] if created)
+        rows.append(("envs", f"{label}: env set-up of `portapack test` (5 envs)", fmt_s(setup),
+                     f"{made} created; whole test {fmt_s(data['wall'])}; ok={data['ok']}"))
+        say(f"    {label}: env set-up {fmt_s(setup)} ({made} created), whole test {fmt_s(data['wall'])}")
+
+
 # -- (c, first half) cold start without Docker ----------------------------------------------------
 BARE = """\
 import json, sys, time
@@ -353,7 +391,7 @@ def bench_container(client: Any, tag: str, expected: Any) -> None:
 # -- main -----------------------------------------------------------------------------------------
 def table() -> str:
     lines = ["| | measurement | median | notes |", "|---|---|---|---|"]
-    order = ["start-up", "build", "image", "cold start"]
+    order = ["start-up", "envs", "build", "image", "cold start"]
     for section, name, value, notes in sorted(rows, key=lambda r: order.index(r[0])):
         lines.append(f"| {section} | {name} | {value} | {notes} |")
     return "\n".join(lines)
@@ -370,6 +408,7 @@ def main() -> int:
     client = None
     try:
         bench_startup()
+        bench_envs(work)
         build = bench_build(work)
         expected = bench_bare(build)
         client, reason = docker_or_reason()
