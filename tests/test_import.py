@@ -23,8 +23,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "import"
 RUFF = Path(sys.executable).parent / "ruff"
 IMPORTABLE = [
     ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
-    ("cog", "secret-runner"), ("cog", "gpu-model"),
+    ("cog", "secret-runner"), ("cog", "gpu-model"), ("cog", "path-filter"), ("cog", "file-upper"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
+    ("truss", "docker-server"), ("truss", "docker-server-cpu"),
     ("runpod", "plain-handler"), ("runpod", "generator-handler"),
 ]
 
@@ -47,6 +48,10 @@ def imported(tmp_path: Path, platform: str, name: str, *extra: str) -> Path:
 def test_import_validates_builds_everywhere_and_reads_as_plain_python(tmp_path, platform, name):
     out = imported(tmp_path, platform, name)
     project = load_project(out)
+    if project.spec.server is not None:  # a docker_server Truss: no predictor to read
+        result = build(project, "all", tmp_path / "build")
+        assert sorted(b.target for b in result.builds) == ["cog", "modal", "runpod", "truss"]
+        return
     source = (out / project.spec.predictor_file).read_text(encoding="utf-8")
     for node in ast.walk(ast.parse(source)):  # no platform import survives
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -130,16 +135,78 @@ def test_runpod_dockerfile_maps_to_the_spec(tmp_path):
     assert gen.spec.targets.runpod.base_image == "runpod/base:0.6.2-cuda12.2.0"
 
 
-@pytest.mark.parametrize(("platform", "name", "where", "words"), [
-    ("cog", "path-filter", "predict.py:10", "cog.Path (a file input or output) cannot be imported"),
-    ("truss", "docker-server", "config.yaml:4 docker_server", "LLM-server mode has not landed"),
+def test_cog_path_and_file_become_file_inputs_and_outputs(tmp_path):
+    blur = load_project(imported(tmp_path, "cog", "path-filter"))
+    source = (blur.root / "predict.py").read_text(encoding="utf-8")
+    assert "from pathlib import Path" in source and "cog" not in source
+    assert 'Field(description="Image to blur", json_schema_extra={"accept": "image/*"})' in source
+    image = blur.predictor.inputs[0]
+    assert (image.name, image.kind, image.required, image.accept) == ("image", "path", True, "image/*")
+    assert "def load(self) -> None:" in source  # Cog's setup() is optional, portapack's load() is not
+    upper = load_project(imported(tmp_path, "cog", "file-upper"))
+    source = (upper.root / "predict.py").read_text(encoding="utf-8")
+    assert [(i.name, i.kind, i.required) for i in upper.predictor.inputs] == [
+        ("document", "path", True), ("notes", "path", False)]
+    assert 'document = document.open("rb")' in source
+    assert 'notes = notes.open("rb") if notes is not None else None' in source
+    assert ") -> bytes:" in source and "return _file_bytes(io.BytesIO(self.marker + text))" in source
+
+
+def test_truss_docker_server_becomes_a_server_project(tmp_path):
+    vllm = load_project(imported(tmp_path, "truss", "docker-server"))
+    server = vllm.spec.server
+    assert vllm.predictor is None and server.command == "vllm serve Qwen/Qwen2.5-3B-Instruct --port 8000"
+    assert (server.port, server.health, server.routes) == (8000, "/health", ["/v1/chat/completions"])
+    assert str(vllm.spec.resources.gpu) == "L4" and vllm.spec.scaling.concurrency == 16
+    assert vllm.spec.targets.truss.base_image == "vllm/vllm-openai:v0.7.3"
+    cpu = load_project(imported(tmp_path, "truss", "docker-server-cpu"))
+    assert cpu.spec.server.command == "python3 openai_server.py --port 9473 --model chat"
+    assert "openai_server.py" in cpu.files  # data/ (Truss's /app/data) lands beside the spec
+    example = cpu.spec.examples[0]
+    assert example.route == "/v1/chat/completions" and example.body["max_tokens"] == 8
+    given = load_project(imported(tmp_path / "x", "truss", "docker-server", "--example",
+                                  '{"model": "m", "messages": []}'))
+    assert [(e.route, e.body) for e in given.spec.examples] == [
+        ("/v1/chat/completions", {"model": "m", "messages": []})]
+
+
+def test_truss_docker_server_secrets_and_app_paths(tmp_path):
+    src = tmp_path / "src"
+    (src / "data").mkdir(parents=True)
+    (src / "data" / "serve.sh").write_text("exec python3 -m http.server $1\n")
+    config = yaml.safe_load((FIXTURES / "truss/docker-server/config.yaml").read_text())
+    config["docker_server"]["start_command"] = (
+        'sh -c "HF_TOKEN=$(cat /secrets/hf_access_token) sh /app/data/serve.sh --port 8000"')
+    config["docker_server"]["liveness_endpoint"] = "/live"
+    config["secrets"] = {"hf_access_token": None}
+    (src / "config.yaml").write_text(yaml.safe_dump(config))
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "out"), "--json")
+    data = json.loads(output)
+    spec = load_project(tmp_path / "out").spec
+    assert code == 0 and spec.secrets == ["HF_ACCESS_TOKEN"]
+    assert spec.server.command == 'sh -c "HF_TOKEN=${HF_ACCESS_TOKEN} sh serve.sh --port 8000"'
+    assert (tmp_path / "out" / "serve.sh").is_file()
+    assert any(n["where"].endswith("liveness_endpoint") and n["lost"] for n in data["notes"])
+
+
+@pytest.mark.parametrize(("platform", "edit", "where", "words"), [
+    ("cog", ("predict.py", "from cog import BasePredictor, Input, Path", "from cog import "
+             "BasePredictor, Input, Path, URLPath\nX = URLPath"), "predict.py:4",
+     "cog.URLPath is Cog's internal deferred download"),
+    ("truss", ("config.yaml", "docker_server:", "trt_llm:\n  build: {base_model: llama}\nx:"),
+     "config.yaml:4 trt_llm", "TensorRT-LLM engine is built by Baseten's engine builder"),
 ])
-def test_what_cannot_be_imported_is_refused_clearly(tmp_path, platform, name, where, words):
+def test_what_cannot_be_imported_is_refused_clearly(tmp_path, platform, edit, where, words):
+    name = "path-filter" if platform == "cog" else "docker-server"
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / platform / name, src)
+    rel, old, new = edit
+    (src / rel).write_text((src / rel).read_text().replace(old, new, 1))
     out = tmp_path / "out"
-    code, output = run("import", platform, str(FIXTURES / platform / name), "--out", str(out))
-    assert code == 2 and where in output and words in output
+    code, output = run("import", platform, str(src), "--out", str(out))
+    assert code == 2 and where in output and words in output, output
     assert "Traceback" not in output and not out.exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # no temp folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # no temp folder left behind
 
 
 def test_bad_sources_fail_clearly_and_write_nothing(tmp_path):

@@ -48,7 +48,10 @@ def convert(platform: str, src: str | Path, *, gpu: str | None = None,
             raise SpecError(Problem("--gpu", str(exc))) from None
     imported = _importer(platform)(src, gpu=gpu)
     drop_generated(imported)
-    if examples:
+    server = imported.spec.get("server")
+    if examples and server:  # a server's example is an HTTP request: the JSON body of routes[0]
+        imported.spec["examples"] = [{"route": server["routes"][0], "body": e} for e in examples]
+    elif examples:
         imported.spec["examples"] = [{"input": e} for e in examples]
     if not imported.spec.get("examples"):
         imported.spec.pop("examples", None)

@@ -27,10 +27,11 @@ SKIP_DIRS = frozenset({".git", ".hg", ".cog", "__pycache__", ".venv", "venv", "n
 
 
 # Files some target writes beside the user's code (cog: run.py, cog_predict.py; runpod:
-# handler.py, Dockerfile; modal: modal_app.py; ...): a user file of that name would clash.
+# handler.py, Dockerfile, and ping.py for a server; modal: modal_app.py; ...): a user file of
+# that name would clash.
 GENERATED = frozenset({"run.py", "cog_predict.py", "cog.yaml", "handler.py", "Dockerfile",
                        "modal_app.py", "requirements.txt", "config.yaml", "endpoint.json",
-                       "replicate-deployment.json", ".dockerignore"})
+                       "replicate-deployment.json", ".dockerignore", "ping.py"})
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def write_project(imported: Imported, out: Path, *, strict: bool = False) -> Imp
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename
     try:
-        files = {imported.predictor_file: imported.predictor_source, **imported.texts}
+        files = dict(imported.texts)
+        if imported.predictor_file:  # a server: project has none
+            files[imported.predictor_file] = imported.predictor_source
         files[SPEC_FILENAME] = spec_yaml(imported)
         for rel, text in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,9 @@
 ``setup()`` -> ``load()``; ``run()``/``predict()`` -> ``predict()``; each ``x: T = Input(...)``
 -> ``x: Annotated[T, Field(...)] = default`` (``Literal[...]`` for ``choices``); a
 ``cog.Secret`` input -> a spec secret read from ``os.environ``; ``ConcatenateIterator`` ->
-``Iterator``. An ``async`` method stays the user's coroutine, driven by a synchronous
-``predict()`` (portapack's predictor contract is synchronous). Files are refused until
-portapack has file inputs.
+``Iterator``; ``cog.Path``/``cog.File`` -> file inputs and outputs (:mod:`.cog_files`). An
+``async`` method stays the user's coroutine, driven by a synchronous ``predict()``
+(portapack's predictor contract is synchronous).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from pathlib import Path
 import libcst as cst
 
 from ..errors import Problem, SpecError
+from . import cog_files
 from .base import Note, env_name
 from .source import StripImports, add_imports, code, dotted, parse, platform_bindings, resolve
 
-FILE_TYPES = {"Path", "File", "URLPath", "URLFile"}
+FILE_TYPES = {"URLPath", "URLFile"}  # Cog internals (a deferred download), never user API
 HANDLED = {"BasePredictor", "BaseRunner", "Input", "Secret", "ConcatenateIterator",
-           "AsyncConcatenateIterator", "streaming", "concurrent"}
+           "AsyncConcatenateIterator", "streaming", "concurrent", "Path", "File"}
 FIELD_OPTIONS = {"description": "description", "ge": "ge", "le": "le", "min_length": "min_length",
                  "max_length": "max_length", "regex": "pattern"}
 DRAIN = '''
@@ -64,10 +65,9 @@ def _precheck(tree: ast.Module, rel: str, class_name: str, bound: dict[str, str]
     for node in ast.walk(tree):
         name = _ast_platform_name(node, bound)
         if name in FILE_TYPES:
-            problems.append(Problem(f"{rel}:{node.lineno}", f"cog.{name} (a file input or output) "
-                                    "cannot be imported yet: portapack has no file inputs or "
-                                    "outputs until its files feature lands; keep this model on Cog "
-                                    "or change it to take a URL string"))
+            problems.append(Problem(f"{rel}:{node.lineno}", f"cog.{name} is Cog's internal "
+                                    "deferred download; annotate the input or output as cog.Path, "
+                                    "then import again"))
         elif name is not None and name not in HANDLED:
             problems.append(Problem(f"{rel}:{node.lineno}", f"cog.{name} has no portapack "
                                     "equivalent; remove it from the runner, then import again"))
@@ -94,10 +94,15 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     module, tree = parse(path, rel)
     bound = platform_bindings(tree, "cog")
     cls = _precheck(tree, rel, class_name, bound)
-    rewriter = _Rewriter(class_name, bound, rel, cls)
+    path_name, path_import = cog_files.path_expr(tree, bound)
+    rewriter = _Rewriter(class_name, bound, rel, cls, path_name)
     new = module.visit(rewriter)
     if rewriter.problems:
         raise SpecError(rewriter.problems)
+    paths = cog_files.Replace(bound, {"Path"}, path_name)
+    new = new.visit(paths)  # cog.Path subclasses pathlib's: every use of it becomes pathlib.Path
+    if paths.count or rewriter.files:
+        rewriter.want(*path_import)
     new = new.visit(StripImports("cog"))
     local = {p.stem for p in path.parent.glob("*.py")} | {
         p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()}
@@ -105,7 +110,12 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     text = new.code
     if rewriter.drain:
         text = text.rstrip("\n") + "\n" + DRAIN
-    left = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name) and n.id in bound]
+    if rewriter.file_bytes:
+        text = text.rstrip("\n") + "\n" + cog_files.FILE_BYTES
+    # `from cog import Path`: the name stays, now bound to pathlib's Path
+    renamed = {path_name} if bound.get(path_name) == "Path" else set()
+    left = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name) and n.id in bound
+            and n.id not in renamed]
     if left:  # a cog name used somewhere this rewrite does not handle
         names = sorted({n.id for n in left})
         lines = sorted({n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in names})
@@ -145,8 +155,11 @@ class _SecretReads(cst.CSTTransformer):
 
 
 class _Rewriter(cst.CSTTransformer):
-    def __init__(self, class_name: str, bound: dict[str, str], rel: str, cls: ast.ClassDef):
-        self.class_name, self.bound, self.rel = class_name, bound, rel
+    def __init__(self, class_name: str, bound: dict[str, str], rel: str, cls: ast.ClassDef,
+                 path: str = "Path"):
+        self.class_name, self.bound, self.rel, self.path = class_name, bound, rel, path
+        self.files = False  # a cog.File became a Path somewhere
+        self.file_bytes = False  # a -> File output returns _file_bytes(...)
         self.result = Runner("")
         self.problems: list[Problem] = []
         self.imports: list[tuple[str, str]] = []
@@ -179,6 +192,15 @@ class _Rewriter(cst.CSTTransformer):
                 body += self._method(stmt)
             else:
                 body.append(stmt)
+        if not {"setup", "load"} & set(self.lines):  # setup() is optional in Cog, load() is not
+            first = next((i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)), len(body))
+            load = cst.parse_statement('def load(self) -> None:\n    """Nothing to load: the Cog '
+                                       'runner had no setup()."""\n')
+            gap = [cst.EmptyLine(indent=False)] if first else []
+            body.insert(first, load.with_changes(leading_lines=gap))
+            if first < len(body) - 1:
+                body[first + 1] = body[first + 1].with_changes(
+                    leading_lines=[cst.EmptyLine(indent=False)])
         changes = {"bases": bases, "body": updated.body.with_changes(body=body)}
         if not bases:
             changes.update(lpar=cst.MaybeSentinel.DEFAULT, rpar=cst.MaybeSentinel.DEFAULT)
@@ -251,6 +273,11 @@ class _Rewriter(cst.CSTTransformer):
         return name in ("streaming", "concurrent")
 
     def _returns(self, fn: cst.FunctionDef, where: str) -> cst.FunctionDef:
+        fn, wrapped = cog_files.file_output(fn, self.bound)
+        if wrapped:
+            self.file_bytes = True
+            self.note(where, "the cog.File output became bytes (a file output on every target): "
+                      "its file name is not kept", lost=True)
         if fn.returns is None or not isinstance(fn.returns.annotation, cst.Subscript):
             return fn
         sub = fn.returns.annotation
@@ -268,12 +295,22 @@ class _Rewriter(cst.CSTTransformer):
         params = fn.params
         converted: list[cst.Param] = []
         secrets: dict[str, str] = {}
+        opened: dict[str, bool] = {}  # former cog.File inputs -> optional
         for param in [*params.params[1:], *params.kwonly_params]:
             ann = param.annotation.annotation if param.annotation else None
             if ann is not None and self._is_secret(ann):
                 secrets[param.name.value] = env_name(param.name.value)
                 continue
+            param, was_file = cog_files.file_input(param, self.bound, self.path)
             converted.append(self._input(param, where))
+            if was_file:
+                self.files = True
+                ann = converted[-1].annotation.annotation
+                optional = "None" in code(ann) or _is_none(converted[-1].default)
+                opened[param.name.value] = optional
+                self.note(where, f"input '{param.name.value}': cog.File became a Path file input, "
+                          "opened in binary mode as predict()'s first statement (Cog passed an "
+                          "open file object)")
         if converted and len(converted) < len(params.params) - 1 + len(params.kwonly_params):
             last = [*params.params, *params.kwonly_params][-1]  # a dropped Secret was last
             converted[-1] = converted[-1].with_changes(comma=last.comma)
@@ -289,7 +326,16 @@ class _Rewriter(cst.CSTTransformer):
         fn = fn.with_changes(params=new_params)
         if secrets:
             fn = self._secret_body(fn, secrets, where)
+        if opened:
+            fn = cog_files.open_inputs(fn, opened)
         return fn, [p.name.value for p in converted]
+
+    def _is_file(self, param: cst.Param) -> bool:
+        """Whether the input is a file (cog.Path, or a cog.File already made a Path)."""
+        if param.annotation is None:
+            return False
+        inner, _ = _unwrap_optional(param.annotation.annotation)
+        return resolve(inner, self.bound) == "Path" or code(inner) == self.path
 
     def _is_secret(self, ann: cst.BaseExpression) -> bool:
         if resolve(ann, self.bound) == "Secret":
@@ -333,7 +379,7 @@ class _Rewriter(cst.CSTTransformer):
                 return param
             options[key] = arg.value
         for key in ("deprecated", "accept"):
-            if key in options:
+            if key in options and not (key == "accept" and self._is_file(param)):
                 self.note(where, f"input '{name}': Input({key}=...) is not carried", lost=True)
         if "default_factory" in options:
             self.problems.append(Problem(where, f"input '{name}': Input(default_factory=...) "
@@ -357,6 +403,8 @@ class _Rewriter(cst.CSTTransformer):
             optional = True
         typ = f"{base} | None" if optional else base
         fields = [f"{FIELD_OPTIONS[k]}={code(v)}" for k, v in options.items() if k in FIELD_OPTIONS]
+        if "accept" in options and self._is_file(param):  # the file's content-type hint
+            fields.append(f'json_schema_extra={{"accept": {code(options["accept"])}}}')
         if fields:
             typ = f"Annotated[{typ}, Field({', '.join(fields)})]"
             self.want("typing", "Annotated")
@@ -370,6 +418,10 @@ class _Rewriter(cst.CSTTransformer):
         else:
             changes.update(default=None, equal=cst.MaybeSentinel.DEFAULT)
         return param.with_changes(**changes)
+
+
+def _is_none(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _unwrap_optional(ann: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:

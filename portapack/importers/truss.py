@@ -4,7 +4,8 @@ Config keys as truss 0.18.36 reads them (truss/base/truss_config.py, read 2026-1
 requirements / requirements_file, system_packages, python_version ``py311``, resources
 (accelerator, cpu, memory), secrets, environment_variables, build_commands,
 runtime.predict_concurrency, weights, model_cache (mounted at /app/model_cache/<volume_folder>),
-model_metadata.example_model_input; docker_server and trt_llm run no Model class.
+model_metadata.example_model_input; docker_server (-> a ``server:`` project, :mod:`.truss_server`)
+and trt_llm run no Model class.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 from ..errors import Problem, SpecError
 from ..gpu import parse_gpu
 from ..spec import PYTHON_VERSIONS, WEIGHT_SCHEMES
-from . import truss_model
+from . import truss_model, truss_server
 from .base import Imported, env_name, slug, user_files, without_platform_sdk
 
 # Baseten accelerator names that differ from portapack's vocabulary (docs.baseten.co, truss 0.18).
@@ -57,20 +58,20 @@ def read_config(src: Path) -> tuple[dict[str, Any], str]:
                                 f"invalid YAML: {getattr(exc, 'problem', exc)}")) from None
     if not isinstance(data, dict):
         raise SpecError(Problem("config.yaml", "must be a mapping"))
-    for key, why in (("docker_server", "it runs a custom HTTP server (vLLM, SGLang, TGI...) "
-                      "instead of a Model class, and portapack cannot package a server yet (its "
-                      "LLM-server mode has not landed); keep this Truss on Baseten for now"),
-                     ("trt_llm", "a TensorRT-LLM engine config is built by Baseten's engine "
-                      "builder; portapack has no equivalent")):
-        if data.get(key):
-            raise SpecError(Problem(f"config.yaml:{_line(text, key)} {key}",
-                                    f"cannot be imported: {why}"))
+    if data.get("trt_llm"):
+        raise SpecError(Problem(f"config.yaml:{_line(text, 'trt_llm')} trt_llm", "cannot be imported: "
+                                "a TensorRT-LLM engine is built by Baseten's engine builder, which "
+                                "portapack has no equivalent of; keep this Truss on Baseten, or "
+                                "serve the model with an engine you start yourself (vLLM, SGLang) "
+                                "as a docker_server and import that"))
     return data, text
 
 
 def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
     """Convert the Truss in ``src``."""
     config, _ = read_config(src)
+    if config.get("docker_server"):
+        return _import_server(src, config, gpu)
     module_dir = str(config.get("model_module_dir") or "model")
     model_rel = f"{module_dir}/{config.get('model_class_filename') or 'model.py'}"
     class_name = str(config.get("model_class_name") or "Model")
@@ -129,6 +130,38 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
             if rel.startswith(prefix):
                 rel = rel[len(prefix):]
         imported.copies[rel] = path
+    return imported
+
+
+def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Imported:
+    """A docker_server Truss: a ``server:`` project (no predictor)."""
+    imported = Imported("truss", {"name": truss_server.server_name(src, config)}, "", "")
+    spec = imported.spec
+    _python(config, spec, imported)
+    requirements = _requirements(src, config, imported)
+    if requirements:
+        spec["requirements"] = requirements
+    for key in ("system_packages", "build_commands"):
+        if config.get(key):
+            spec[key] = [str(v) for v in config[key]]
+    if config.get("environment_variables"):
+        spec["env"] = {str(k): str(v) for k, v in config["environment_variables"].items()}
+    secrets = [env_name(name) for name in (config.get("secrets") or {})]
+    secrets += [s for s in truss_server.import_server(src, config, imported) if s not in secrets]
+    _resources(config.get("resources") or {}, spec, imported, gpu)
+    concurrency = (config.get("runtime") or {}).get("predict_concurrency")
+    if isinstance(concurrency, int) and concurrency > 1:
+        spec["scaling"] = {"concurrency": concurrency}
+    weights, auth = _weights(config, imported)
+    if weights:
+        spec["weights"] = weights
+    secrets += [env_name(a) for a in auth if env_name(a) not in secrets]
+    if secrets:
+        spec["secrets"] = secrets
+    for key in sorted(set(config) - CARRIED - {"docker_server"}):
+        if config[key]:
+            imported.note(f"config.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
+    imported.copies = truss_server.server_files(src, config)
     return imported
 
 

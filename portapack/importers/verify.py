@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from ..files import with_example_files
 from ..loader import Project
 from ..runtimes.base import Outcome, Runtime
 from ..targets.cog.runtime import CogRuntime
@@ -73,12 +74,20 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
         report.results.append(CaseResult(ORIGINAL, "examples", False, error="the imported spec has "
                                          "no examples; pass --example to import, or add some"))
         return report
+    if project.spec.server is not None:  # a docker_server Truss: HTTP examples
+        return _verify_server(src, project, targets, out, on_result)
     secrets = {name: f"portapack-verify-{name.lower()}" for name in project.spec.secrets}
+    project = with_example_files(project)  # "@cat.png" -> a data: URI, for the original too
     work = Path(tempfile.mkdtemp(prefix="portapack-verify-"))
     report = TestReport()
     try:
         copy = work / "original"
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+        if platform == "cog" and not (copy / "requirements.txt").exists():
+            # What `cog build` pip-installs from python_packages (or another requirements file):
+            # the local runtime reads requirements.txt beside the runner.
+            (copy / "requirements.txt").write_text("".join(
+                f"{r}\n" for r in project.requirements), encoding="utf-8")
         # The platform's image sets its env (cog.yaml environment, Truss environment_variables,
         # Dockerfile ENV); the local runtimes do not, so the original gets them here.
         env = {**project.spec.env, **secrets}
@@ -98,6 +107,30 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
             imported = run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
                                  out or work / "build", tolerance=tolerance, on_result=on_result)
         report.results += imported.results
+        return report
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _verify_server(src: Path, project: Project, targets: list[str] | None, out: Path | None,
+                   on_result: Callable[[CaseResult], None] | None) -> TestReport:
+    from .verify_server import original_expectations
+
+    report = TestReport()
+
+    def record(result: CaseResult) -> None:
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    work = Path(tempfile.mkdtemp(prefix="portapack-verify-"))
+    try:
+        examples = original_expectations(src, project, work, record)
+        if examples is None:
+            return report
+        checked = dataclasses.replace(project, spec=project.spec.model_copy(update={"examples": examples}))
+        report.results += run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
+                                    out or work / "build", on_result=on_result).results
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""The proof for a ``docker_server`` Truss imported as a ``server:`` project: the ORIGINAL
+Truss runs under Truss's own docker_server machinery (``truss image build-context``: its nginx
+proxy and supervisord, in a local image), each example is sent to it twice, and what came back
+becomes the example's expectation (status, every JSON leaf that was the same both times, or
+the streamed text); ``portapack test`` then checks the import's four targets against that.
+Leaves that differ between two identical requests (ids, timestamps) are not compared.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..loader import Project
+from ..server_runtime import HttpReply, stream_text
+from ..server_spec import HttpExample
+from ..testing import CaseResult
+from .base import SKIP_DIRS
+
+ORIGINAL = "original"
+
+
+def leaves(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Every scalar of a JSON value by dotted path ('choices.0.message.content')."""
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = ((str(i), v) for i, v in enumerate(data))
+    else:
+        return {prefix: data} if prefix else {}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        if isinstance(key, str) and "." in key:
+            continue  # a dotted key cannot be named by a dotted path
+        out.update(leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def expectation(example: HttpExample, first: HttpReply, second: HttpReply) -> HttpExample:
+    """The example with what the original answered (the stable part of two replies)."""
+    update: dict[str, Any] = {"status": first.status}
+    if example.stream or first.events:
+        update.update(stream=True, contains=stream_text(first.events), json_fields={})
+    elif first.json is not None:
+        again = leaves(second.json)
+        update["json_fields"] = {k: v for k, v in leaves(first.json).items() if again.get(k, ...) == v}
+    else:
+        update["contains"] = first.text
+    return example.model_copy(update=update)
+
+
+def original_expectations(src: Path, project: Project, work: Path,
+                          record: Callable[[CaseResult], None]) -> list[HttpExample] | None:
+    """Run the original Truss and return its answers as examples (None if it did not run)."""
+    from ..targets.truss.server import TrussServerRuntime
+
+    copy = work / "original"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+    runtime = TrussServerRuntime(copy, project=project)
+    why = runtime.cannot_run()
+    if why:
+        record(CaseResult(ORIGINAL, "start", False, skipped=why))
+        return None
+    try:
+        runtime.start()
+    except Exception as exc:  # noqa: BLE001 (any failure to start is the finding)
+        record(CaseResult(ORIGINAL, "start", False, error=str(exc)))
+        return None
+    examples = []
+    try:
+        for n, example in enumerate(project.spec.examples, start=1):
+            first, second = runtime.send(example), runtime.send(example)
+            want = expectation(example, first, second)
+            ok = first.status < 400
+            record(CaseResult(ORIGINAL, f"example {n} {example.method} {example.route}", ok,
+                              first.seconds, actual={"status": first.status, "body": first.json
+                                                     if first.json is not None else first.text[:300]},
+                              error=None if ok else f"HTTP {first.status}: {first.text[:300]}"))
+            if not ok:
+                return None
+            examples.append(want)
+    finally:
+        runtime.stop()
+    return examples
+
+
+__all__ = ["expectation", "leaves", "original_expectations"]
