@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._common import display, emit_json, handles_errors, json_option, spec_option, target_option
+
+if TYPE_CHECKING:
+    from ..signature import PredictorInfo
 
 
 @click.command()
@@ -37,23 +41,48 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
     from ..loader import load_project
 
     project = load_project(spec_path)
+    pred, server = project.predictor, project.spec.server
+    if pred is None:  # a server: project: an HTTP server command, no Python signature
+        if as_json:
+            emit_json({"ok": True, "name": project.spec.name,
+                       "server": server.model_dump(mode="json"), "files": list(project.files)})
+            return
+        click.secho(f"{project.spec_path}: valid", fg="green")
+        click.echo(f"  server: port {server.port}, health {server.health}")
+        for route in server.routes:
+            click.echo(f"  route {route}")
+        return
     # The JSON Schema of the pydantic Inputs model every artifact ships (model_json_schema()):
     # it states exactly the rules they enforce.
-    schema = project.predictor.inputs_schema()
+    schema = pred.inputs_schema()
     if as_json:
         emit_json({"ok": True, "name": project.spec.name, "inputs": schema,
-                    "streaming": project.predictor.streaming, "files": list(project.files)})
+                    "streaming": pred.streaming, "files": list(project.files)})
         return
     click.secho(f"{project.spec_path}: valid", fg="green")
-    for i in project.predictor.inputs:
+    for i in pred.inputs:
         default = "required" if i.required else f"default {i.default!r}"
-        click.echo(f"  input {i.name}: {_json_type(schema['properties'][i.name])} ({default})")
-    click.echo(f"  output: {'stream' if project.predictor.streaming else 'value'}")
+        kind = _json_type(schema["properties"][i.name])
+        if i.kind == "path":  # a string on the wire, but a file to the user
+            kind = kind.replace("string", "file" + (f" ({i.accept})" if i.accept else ""), 1)
+        click.echo(f"  input {i.name}: {kind} ({default})")
+    click.echo(f"  output: {_output(pred)}")
 
 
 def _json_type(prop: dict) -> str:
     """An input's JSON type as the Inputs model's schema gives it, e.g. ``integer | null``."""
     return " | ".join(b.get("type", "any") for b in prop.get("anyOf", [prop]))
+
+
+def _output(pred: PredictorInfo) -> str:
+    """``stream``, ``value``, ``file`` or ``list of files`` (the return annotation's kind)."""
+    if pred.streaming:
+        return "stream of files" if pred.output_item == "path" else "stream"
+    if pred.output_kind == "path":
+        return "file"
+    if pred.output_kind == "list" and pred.output_item == "path":
+        return "list of files"
+    return "value"
 
 
 @click.command()

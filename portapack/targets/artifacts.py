@@ -121,6 +121,9 @@ def code_entries(project: Project) -> dict[str, str]:
 
 
 def example_input(project: Project) -> dict[str, Any]:
-    """The first example's input, for the sample commands the artifacts show."""
-    first = project.spec.examples[0] if project.spec.examples else None
-    return getattr(first, "input", None) or {}  # a server's examples are HTTP requests
+    """The first example's input, for the sample commands the artifacts show (JSON bodies):
+    a file it names as "@cat.png" becomes a marked placeholder, "<data: URI of cat.png>",
+    since only Cog's CLI reads "@file" (runnable README forms: :mod:`.samples`)."""
+    from .samples import wire_example
+
+    return wire_example(project)

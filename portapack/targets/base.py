@@ -22,6 +22,7 @@ from ..sandbox import link_or_copy
 from ..signature import REQUIRED
 from ..strict import StrictModel
 from .artifacts import local_weights, pydantic_fields
+from .samples import samples_context
 
 if TYPE_CHECKING:
     from ..loader import Project
@@ -262,6 +263,7 @@ class Target:
             # Local weights: (source relative to the user's project root, where they belong).
             "weight_links": [[w["source"], w["remote"]] for w in local_weights(project)],
             "root_depth": spec.predictor_file.count("/"),
+            **samples_context(project),  # README samples with files (targets/samples.py)
         }
 
     def write(self, project: Project, dest: Path) -> list[str]:
