@@ -268,7 +268,9 @@ class RunpodV2StandIn:
                 ("run", "run"), ("runSync", "runsync"), ("status", "status/{job_id}"),
                 ("stream", "stream/{job_id}"), ("cancel", "cancel/{job_id}"),
                 ("retry", "retry/{job_id}"), ("purgeQueue", "purge-queue"),
-                ("health", "health"))},
+                ("health", "health"))} if body["type"] != "LOAD_BALANCER" else {
+                # LoadBalancingRequestUrls: the worker defines every other path
+                "base": f"https://{eid}.api.runpod.ai", "health": f"https://{eid}.api.runpod.ai/ping"},
             "image": body["image"], "args": body.get("args", ""), "disk": body.get("disk", 20),
             "ports": body.get("ports", []), "env": body.get("env", {}),
             "registry": body.get("registry"),

@@ -360,3 +360,51 @@ def test_cli_deploy_prints_the_endpoint_and_never_the_secret(real_rig):
     assert rig.runpod_api.refused == []
     image = local_docker().images.get(image_for(rig))
     assert SECRET not in json.dumps(image.attrs) + json.dumps(image.history())
+
+
+# == server: projects: a load-balancing endpoint ======================================================
+def as_server(rig: Rig) -> None:
+    """The rig's project replaced by examples/tiny-llm (renamed, HF_TOKEN secret), built."""
+    shutil.rmtree(rig.proj)
+    shutil.copytree(Path(portapack.__file__).parent.parent / "examples" / "tiny-llm", rig.proj)
+    spec_file = rig.proj / "portapack.yaml"
+    data = yaml.safe_load(spec_file.read_text())
+    data["name"], data["secrets"] = rig.name, ["HF_TOKEN"]
+    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    portapack.build(rig.proj, ["runpod"], rig.out)
+
+
+def test_server_project_creates_then_updates_a_load_balancer(rig, recorded_images):
+    as_server(rig)
+    image = image_for(rig)
+    body = {"name": rig.name, "type": "LOAD_BALANCER", "image": image,
+            "cpu": [{"id": "cpu5c", "vcpuCount": 2}],
+            "workers": {"min": 0, "max": 2, "idleTimeout": 300},
+            "scaling": {"type": "REQUEST_COUNT", "requestCount": 8},
+            "timeout": 600000, "flashboot": "FLASHBOOT", "disk": 20,
+            "env": {"PORT": "9471", "PORT_HEALTH": "9472",
+                    "HF_TOKEN": "{{ RUNPOD_SECRET_HF_TOKEN }}"},
+            "ports": ["9471/http", "9472/http"]}
+    sample = ("curl -s https://ep1x.api.runpod.ai/v1/chat/completions -H 'Authorization: Bearer "
+              "$RUNPOD_API_KEY' -H 'Content-Type: application/json' -d '{\"model\": \"chat\", "
+              "\"messages\": [{\"role\": \"user\", \"content\": \"hello big world\"}], "
+              "\"max_tokens\": 8}'")
+    for first in (True, False):
+        result = rig.deploy("runpod")
+        check_requests(rig.runpod_api, body, first=first)
+        assert result.endpoint_id == "ep1x"
+        assert result.url == "https://ep1x.api.runpod.ai/v1/chat/completions"
+        assert result.sample_request == sample
+        stored = rig.runpod_api.endpoints["ep1x"]
+        assert stored["type"] == "LOAD_BALANCER" and stored["ports"] == body["ports"]
+        assert stored["scaling"] == {"type": "REQUEST_COUNT", "requestCount": 8}
+        rig.runpod_api.requests.clear()
+    assert recorded_images == [("build", rig.out / "runpod", image, BASE), ("push", image)] * 2
+
+
+def test_cli_prints_the_load_balancer_route(rig, recorded_images):
+    as_server(rig)
+    result = rig.cli("--target", "runpod", "--registry", REGISTRY, "--base-image", BASE)
+    assert result.exit_code == 0, result.output
+    assert "https://ep1x.api.runpod.ai/v1/chat/completions" in result.output
+    assert rig.runpod_api.refused == [] and "Traceback" not in result.output

@@ -155,8 +155,9 @@ class RunpodDeployer(Deployer):
             if self.spec.server is not None:  # a load balancer: requests go to the server
                 from .server import LB_URL
 
-                route = self.spec.server.routes[0]
-                result.url = LB_URL.format(id=endpoint["id"]) + route
+                route = self.spec.server.routes[0]  # LoadBalancingRequestUrls.base + a route
+                base = (endpoint.get("requestUrls") or {}).get("base")
+                result.url = (base or LB_URL.format(id=endpoint["id"])).rstrip("/") + route
                 example = next((e.body for e in self.spec.examples
                                 if getattr(e, "route", None) == route and e.body), {})
                 body = shlex.quote(json.dumps(example))
