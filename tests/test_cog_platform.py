@@ -130,7 +130,7 @@ def test_an_optional_secret_defaults_to_null_and_strict_bounds_become_cog_bounds
 @pytest.mark.parametrize("example", ["text-stats", "numpy-linear", "token-stream"])
 def test_coglet_loads_each_example_with_deprecation_warnings_as_errors(built, example):
     proj = portapack.load_project(ROOT / "examples" / example)
-    with get_runtime("cog", built[example], env=STRICT_WARNINGS) as runtime:
+    with get_runtime("cog", built[example], env=STRICT_WARNINGS, project=proj) as runtime:
         case = proj.spec.examples[0]
         outcome = runtime.stream(case.input) if proj.predictor.streaming else \
             runtime.predict(case.input)
