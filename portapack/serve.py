@@ -1,7 +1,7 @@
 """``portapack serve``: one target's artifact under its own runtime, for interactive use.
 
-Cog and RunPod ship HTTP servers, used as they are. Modal's ``.local()`` and Truss's loader
-are in-process runtimes, so a small HTTP front (POST /predict) forwards to them.
+Cog, Truss and RunPod ship HTTP servers, used as they are. Modal's ``.local()`` is an
+in-process runtime, so a small HTTP front (POST /predict) forwards to it.
 """
 
 from __future__ import annotations
