@@ -15,17 +15,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_local_cli
 from click.testing import CliRunner
 
+import portapack
 from portapack.builder import build
 from portapack.cli import main
 from portapack.filecompare import file_difference
 from portapack.files import data_uri
-from portapack.targets.samples import placeholder, shell_word
+from portapack.targets.samples import placeholder, served_example, shell_word
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "examples" / "image-filter"
 EXPECTED = IMAGE / "expected" / "fit-32.png"
+reaper, serving = test_local_cli.reaper, test_local_cli.serving  # portapack serve, reaped
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +143,21 @@ def test_validate_a_server_project():
     result = CliRunner().invoke(main, ["validate", "--spec", str(spec), "--json"])
     assert result.exit_code == 0, result.output
     assert '"routes"' in result.output and '"inputs"' not in result.output
+
+
+# -- portapack serve's sample curl ----------------------------------------------------------------
+def test_served_example_inlines_small_files_only(tmp_path):
+    project = portapack.load_project(IMAGE)
+    assert served_example(project) == {"image": data_uri(IMAGE / "cat.png")}
+    assert served_example(project, limit_bytes=10) == {"image": "<data: URI of cat.png>"}
+
+
+@pytest.mark.parametrize("target", ["runpod", "modal"])
+def test_serve_prints_a_curl_that_sends_the_file_as_a_data_uri(tmp_path, serving, target):
+    server = serving(target, IMAGE, tmp_path / "build")
+    assert data_uri(IMAGE / "cat.png") in server.sample and "@cat.png" not in server.sample
+    done = subprocess.run(["bash", "-c", server.sample], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    uris = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", done.stdout)
+    assert uris and file_difference(data_uri(EXPECTED), uris[-1]) is None, done.stdout[-500:]
+    assert server.terminate() == 0

@@ -145,11 +145,11 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     spec_file = find_spec(spec_path)
 
     def start() -> Served:
-        from ..targets.artifacts import example_input
+        from ..targets.samples import served_example
         project = load_project(spec_file, exclude=(out.resolve(),))
         result = run_build(project, [target], out)
         served = Served(target, result[target].path, port)
-        example = example_input(project)
+        example = served_example(project)  # an "@file" as its data: URI: a curl that runs
         click.secho(f"{target} serving {result[target].path} at {served.url}", fg="green")
         click.echo(f"  try: {served.sample_request(example)}")
         return served

@@ -110,3 +110,18 @@ def samples_context(project: Project) -> dict[str, Any]:
         "example_raw": _example(project),
         "shell_word": shell_word,
     }
+
+
+def served_example(project: Project, limit_bytes: int = 48 * 1024) -> dict[str, Any]:
+    """The first example's input for ``portapack serve``'s sample curl, which runs on the
+    machine holding the files: each "@file" up to ``limit_bytes`` as its real data: URI (one
+    command-line argument holds at most 128 KiB), a larger one as the placeholder."""
+    from ..files import data_uri
+
+    files = _file_values(project)
+    example = wire_example(project)
+    for name, rel in files.items():
+        path = project.root / rel
+        if path.is_file() and path.stat().st_size <= limit_bytes:
+            example[name] = data_uri(path)
+    return example
