@@ -1,6 +1,7 @@
-"""The worker process behind WorkerRuntime: hosts an in-process runtime (Modal's ``.local()``,
-or the user's predictor itself for the reference run), named by a built-in loader ("modal",
-"reference") or a ``module:function``.
+"""The worker process behind WorkerRuntime: hosts an in-process runtime (a target's own, such
+as Modal's ``.local()``, or the user's predictor itself for the reference run), named by the
+built-in loader "reference", a target's loader file (``/path/loader.py:function``) or a
+``module:function``.
 
 Standard library only: it runs by path (``python -P worker.py``) in the artifact's own env,
 where portapack is not installed.
@@ -12,6 +13,7 @@ line per reply on the original stdout. The user's prints go to stderr, not the p
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -34,58 +36,12 @@ def error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-PROBE = "__portapack_probe__"
-
-
-def modal_loader(build_dir: Path, web_port: str = "") -> Callable[[dict[str, Any]], Any]:
-    """Modal's public local API (modal 1.6.4, modal/_functions.py ``local()``): ``.local()``
-    runs the @modal.enter hooks before it binds the call's arguments, so a probe keyword that
-    predict() cannot take runs load() now (a failing load() is a start failure) and is then
-    refused. Later ``.local()`` calls do not run the hooks again."""
-    import modal_app  # the generated app file, imported offline
-
-    model = modal_app.Model()
-    try:
-        model.predict.local(**{PROBE: 1})
-    except TypeError as exc:
-        if PROBE not in str(exc):
-            raise
-    if web_port:  # the web endpoint, served as Modal's container serves it: one POST route
-        serve_web(model, int(web_port))
-    return lambda inputs: model.predict.local(**inputs)
-
-
-def serve_web(model: Any, port: int) -> None:
-    """``web`` (a ``@modal.fastapi_endpoint``) behind FastAPI at POST /, in a thread."""
-    import threading
-
-    import fastapi
-    import uvicorn
-
-    api = fastapi.FastAPI()
-
-    @api.post("/")
-    def web(body: dict):  # the generated web(self, body: dict)
-        return model.web.local(body)
-
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    import time
-
-    for _ in range(200):
-        if server.started:
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"the web endpoint did not start on port {port}")
-
-
 def reference_loader(build_dir: Path, root: str, file: str, module: str, class_name: str,
                      helper: str = "", file_names: str = "") -> Callable[[dict[str, Any]], Any]:
     """The user's predictor itself: import ``file`` from the project ``root`` as ``module``,
     instantiate ``class_name`` and load() it. Inputs arrive already validated by portapack.
     ``helper``: the portapack_files module every artifact ships (file inputs ``file_names``
     fetched, outputs made JSON), loaded by path."""
-    import importlib.util
 
     sys.path.insert(0, root)
     spec = importlib.util.spec_from_file_location(module, Path(root) / file)
@@ -113,7 +69,21 @@ def reference_loader(build_dir: Path, root: str, file: str, module: str, class_n
     return run
 
 
-BUILT_IN = {"modal": modal_loader, "reference": reference_loader}
+BUILT_IN = {"reference": reference_loader}
+
+
+def resolve(loader_ref: str) -> Callable[..., Callable[[dict[str, Any]], Any]]:
+    """A built-in loader, a ``/path/to/loader.py:function`` shipped beside a target (standard
+    library only, loaded by path), or an importable ``module:function``."""
+    if loader_ref in BUILT_IN:
+        return BUILT_IN[loader_ref]
+    module, _, function = loader_ref.rpartition(":")
+    if module.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(Path(module).stem, module)
+        loaded = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+        return getattr(loaded, function)
+    return getattr(importlib.import_module(module), function)
 
 
 def main() -> None:
@@ -124,11 +94,7 @@ def main() -> None:
     os.chdir(build_dir)
     sys.path.insert(0, str(build_dir))
     try:
-        if loader_ref in BUILT_IN:
-            predict = BUILT_IN[loader_ref](build_dir, *args)
-        else:
-            module, _, function = loader_ref.partition(":")
-            predict = getattr(importlib.import_module(module), function)(build_dir, *args)
+        predict = resolve(loader_ref)(build_dir, *args)
         protocol.write(json.dumps({"ready": True}) + "\n")
     except BaseException as exc:  # report any load failure to the parent, then exit
         traceback.print_exc()

@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from ...envs import pinned
@@ -17,7 +18,7 @@ from ...runtimes.base import Outcome, WorkerRuntime, free_port
 class ModalRuntime(WorkerRuntime):
     target = "modal"
     description = "Modal's Model().predict.local() and its web endpoint (POST /), no account"
-    loader = "modal"  # worker.py's modal_loader
+    loader = f"{Path(__file__).with_name('worker_loader.py')}:modal_loader"
     isolated = True
 
     def __init__(self, *args: Any, **kwargs: Any):
