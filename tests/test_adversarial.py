@@ -9,8 +9,6 @@ Dockerfile reader written here after BuildKit's parser and shell lexer), and mus
 original values; the copy-paste "run it locally" commands must carry the example through the
 shell; then each artifact runs under its platform's local runtime and must answer what the
 predictor answers in-process.
-
-Genuine bugs found are kept as ``xfail(strict=True)`` tests whose reason starts with "BUG:".
 """
 
 from __future__ import annotations
@@ -729,19 +727,18 @@ def command_example(target: str, where: str, build: Path) -> dict[str, Any]:
 
 
 COMMANDS = [
-    ("modal", "modal_app.py", None),
-    ("cog", "README.md", None),
-    ("modal", "README.md", None),
-    ("truss", "README.md", None),
-    ("runpod", "handler.py", None),
-    ("runpod", "README.md", None),
-    ("runpod", "README.md curl", None),
+    ("modal", "modal_app.py"),
+    ("cog", "README.md"),
+    ("modal", "README.md"),
+    ("truss", "README.md"),
+    ("runpod", "handler.py"),
+    ("runpod", "README.md"),
+    ("runpod", "README.md curl"),
 ]
 
 
 @pytest.mark.parametrize("target, where", [
-    pytest.param(t, w, marks=[pytest.mark.xfail(strict=True, reason=r)] if r else [],
-                 id=f"{t}-{w.replace(' ', '-')}") for t, w, r in COMMANDS])
+    pytest.param(t, w, id=f"{t}-{w.replace(' ', '-')}") for t, w in COMMANDS])
 def test_run_locally_commands_carry_the_example(adv, target, where):
     assert command_example(target, where, adv[target]) == EXAMPLE_INPUTS[0]
 

@@ -1053,5 +1053,5 @@ def test_python_api_returns_result_objects(rig):
 def test_top_level_portapack_deploy_stays_callable(rig):
     import portapack.deployers  # noqa: F401  (what the first portapack.deploy() call does too)
 
-    assert callable(portapack.deploy), type(portapack.deploy)
-    portapack.deploy(rig.proj, "truss", rig.out, dry_run=True, options=rig.options)
+    plan = portapack.deploy(rig.proj, "truss", rig.out, dry_run=True, options=rig.options)
+    assert (plan.target, plan.name) == ("truss", rig.name)

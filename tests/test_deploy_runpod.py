@@ -122,6 +122,7 @@ def test_dry_run_json_shows_pools_cards_and_the_v2_settings(rig, no_network):
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)["plan"]
     assert plan["problems"] == [] and plan["secrets"] == ["HF_TOKEN"]
+    assert plan["settings"].pop("price").startswith("AMPERE_24 (24 GB) at $0.68/GPU-hour")
     assert plan["settings"] == {
         "type": "QUEUE", "gpu": {"pools": ["AMPERE_24"], "count": 1}, "cards allowed": AMPERE_24,
         "gpu map": "build-time table", "workers": {"min": 0, "max": 2, "idleTimeout": 120},
