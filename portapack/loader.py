@@ -290,17 +290,26 @@ def _walk(root: Path, excluded: set[Path]):
 
 
 def _check_examples(spec: Spec, predictor: PredictorInfo, name: str, lines: dict) -> list[Problem]:
+    """Each example's input against the predictor's rules (the same Inputs model every target
+    validates requests with), numbered "example N" as ``portapack test`` numbers them."""
     known = {i.name for i in predictor.inputs}
     required = {i.name for i in predictor.inputs if i.required}
     problems = []
     for n, example in enumerate(spec.examples):
+        where = _where(name, lines, ("examples", n, "input"))
         unknown = sorted(set(example.input) - known)
         missing = sorted(required - set(example.input))
         if unknown:
-            problems.append(Problem(_where(name, lines, ("examples", n, "input")),
-                                    f"predict() has no input {', '.join(unknown)}; inputs: "
-                                    f"{', '.join(sorted(known)) or 'none'}"))
+            problems.append(Problem(where, f"example {n + 1}: predict() has no input "
+                                    f"{', '.join(unknown)}; inputs: {', '.join(sorted(known)) or 'none'}"))
         if missing:
-            problems.append(Problem(_where(name, lines, ("examples", n, "input")),
-                                    f"required input {', '.join(missing)} is missing"))
+            problems.append(Problem(where, f"example {n + 1}: required input "
+                                    f"{', '.join(missing)} is missing"))
+        if not unknown and not missing:
+            inputs = predictor.inputs_model
+            try:
+                inputs.model.model_validate(example.input)
+            except inputs.error as exc:
+                problems.append(Problem(where, f"example {n + 1}: {inputs.message(exc)}; every "
+                                        "target would refuse this request"))
     return problems

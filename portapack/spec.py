@@ -300,4 +300,6 @@ def spec_json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "portapack.yaml"
+    # A project is a predictor class or an HTTP server, never both (the loader says so too).
+    schema["oneOf"] = [{"required": ["predictor"]}, {"required": ["server"]}]
     return schema

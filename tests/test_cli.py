@@ -376,7 +376,13 @@ def test_schema_is_a_valid_json_schema(spec_schema):
     Draft202012Validator.check_schema(spec_schema)
     assert spec_schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert spec_schema["title"] == "portapack.yaml"
-    assert set(spec_schema["required"]) == {"name", "predictor"}
+    assert set(spec_schema["required"]) == {"name"}
+    validator = Draft202012Validator(spec_schema)
+    server = {"command": "python server.py", "port": 8000, "health": "/health", "routes": ["/v1/models"]}
+    assert validator.is_valid({"name": "a", "predictor": "predict.py:Predictor"})
+    assert validator.is_valid({"name": "a", "server": server})
+    assert not validator.is_valid({"name": "a"})  # exactly one of predictor: and server:
+    assert not validator.is_valid({"name": "a", "predictor": "predict.py:Predictor", "server": server})
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -545,13 +545,22 @@ def test_empty_build_command(tmp_path):
 # -- examples -------------------------------------------------------------------------------------
 def test_example_naming_an_unknown_input(tmp_path):
     problem = only_problem(tmp_path, HEAD + "examples:\n  - input: {text: hi, colour: red}\n")
-    assert str(problem) == ("portapack.yaml:4 examples.0.input: predict() has no input colour; "
-                            "inputs: n, text")
+    assert str(problem) == ("portapack.yaml:4 examples.0.input: example 1: predict() has no input "
+                            "colour; inputs: n, text")
 
 
 def test_example_missing_a_required_input(tmp_path):
     problem = only_problem(tmp_path, HEAD + "examples:\n  - input: {text: ok}\n  - input: {n: 2}\n")
-    assert str(problem) == "portapack.yaml:5 examples.1.input: required input text is missing"
+    assert str(problem) == "portapack.yaml:5 examples.1.input: example 2: required input text is missing"
+
+
+def test_example_breaking_an_input_rule_is_refused_before_any_build(tmp_path):
+    """validate and build check each example against the Inputs model every target ships."""
+    problem = only_problem(tmp_path, HEAD + "examples:\n  - input: {text: ok}\n"
+                           "  - input: {text: ok, n: 'many'}\n")
+    assert str(problem) == ("portapack.yaml:5 examples.1.input: example 2: input 'n': Input should "
+                            "be a valid integer, unable to parse string as an integer; every target "
+                            "would refuse this request")
 
 
 # -- the YAML document itself ---------------------------------------------------------------------
