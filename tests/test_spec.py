@@ -399,7 +399,11 @@ def test_bad_env_name_field_path_is_clean(tmp_path):
 
 def test_env_key_that_yaml_reads_as_a_bool_is_named(tmp_path):
     problem = only_problem(tmp_path, HEAD + "env:\n  OFF: x\n")
-    assert "OFF" in str(problem)
+    # The hint lists OFF whatever the key was: check the whole message, with the value YAML read.
+    assert str(problem) == ("portapack.yaml:3 env: an env name was read by YAML as the boolean "
+                            "False: quote names such as OFF, ON, YES, NO (e.g. 'OFF': value)")
+    problem = only_problem(tmp_path / "yes", HEAD + "env:\n  yes: x\n")
+    assert "read by YAML as the boolean True" in str(problem)
 
 
 def test_bad_secret_name(tmp_path):
