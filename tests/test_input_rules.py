@@ -61,11 +61,9 @@ def added_rules(monkeypatch):
     def fields(pred):
         out = pydantic_fields(pred)
         for f in out:
-            rule = ADDED.get(f["name"])
-            if rule and f["field"].startswith(" = Field("):
-                f["field"] = f"{f['field'][:-1]}, {rule})"
-            elif rule:  # " = 0.5" or "" (required)
-                f["field"] = f" = Field({f['field'].removeprefix(' = ') or '...'}, {rule})"
+            if f["name"] in ADDED:
+                key, value = ADDED[f["name"]].split("=")
+                f["rules"][key] = float(value) if "." in value else int(value)
         return out
 
     monkeypatch.setattr(model_module, "pydantic_fields", fields)
@@ -156,3 +154,21 @@ def test_every_artifact_ships_the_model_validate_json_prints(example):
 ])
 def test_cog_bounds_from_the_models_json_schema(schema, bounds):
     assert cog_bounds(schema) == bounds
+
+
+@pytest.mark.parametrize(("default", "value"), [("1e309", "inf"), ("-1e309", "-inf"),
+                                                ('float("nan")', "nan"), ("float('inf')", "inf")])
+def test_a_default_json_cannot_carry_is_refused(tmp_path, monkeypatch, default, value):
+    """1e309 (inf) and NaN are floats Python takes, but no target could send or show them."""
+    (tmp_path / "predict.py").write_text(
+        "class Predictor:\n    def load(self):\n        pass\n\n"
+        f"    def predict(self, ok: float = -0.0, bad: float = {default}) -> float:\n"
+        "        return bad\n", encoding="utf-8")
+    (tmp_path / "portapack.yaml").write_text(SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code != 0
+    assert f"predict.py:5: input 'bad': the default {ast.unparse(ast.parse(default))} is {value}, " \
+           "which JSON cannot carry" in result.output
+    assert "input 'ok'" not in result.output  # -0.0 is a finite default like any other
+    assert "Traceback" not in result.output

@@ -92,7 +92,7 @@ def test_a_plugin_target_is_listed_built_tested_and_deployed(tmp_path):
     built = portapack_cli("build", "--target", "echo", "--json", env=env, cwd=project)
     assert built.returncode == 0, built.stderr
     server = (project / "build" / "echo" / "server.py").read_text()
-    assert "'from the plugin'" in server and "class Inputs(BaseModel)" in server
+    assert '"from the plugin"' in server and "class Inputs(BaseModel)" in server
 
     tested = portapack_cli("test", "--target", "echo", "--json", env=env, cwd=project)
     assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -190,7 +190,7 @@ def test_modal_app_imports_with_warnings_as_errors(builds, example):
     snapshot = 'experimental_options={"enable_gpu_snapshot": True}' in text
     assert snapshot == (example == "vllm")  # off by default, on when the spec asks
     if example == "vllm":
-        assert "@modal.enter(snap=True)" in text and "post('/sleep?level=1')" in text
+        assert "@modal.enter(snap=True)" in text and 'post("/sleep?level=1")' in text
 
 
 @pytest.mark.parametrize("example", ["tiny", "vllm"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..render import render
-from ..targets.artifacts import pydantic_fields
+from ..targets.artifacts import annotation, pydantic_fields
 from .annotations import RULE_KEYS
 from .contract import InputSpec, PredictorInfo
 
@@ -84,6 +84,5 @@ def _clause(spec: InputSpec, err: dict[str, Any]) -> str:
     rules = [f"{key}={value!r}" for key, value in err.get("ctx", {}).items() if key in RULE_KEYS]
     if rules:
         return f"{head} breaks its own rule {', '.join(rules)} ({detail})"
-    annotation = pydantic_fields(PredictorInfo("", "", (spec,), False, None))[0]["annotation"]
-    return f"{head} does not fit its type {annotation} ({detail})"
+    return f"{head} does not fit its type {annotation(spec)} ({detail})"
 

@@ -9,6 +9,7 @@ by the ``Inputs`` model itself (:mod:`.model`), not by rules written a second ti
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 
 from ..errors import Problem, SpecError
@@ -72,8 +73,15 @@ class _Reader:
             try:
                 value = ast.literal_eval(default)
             except ValueError:
-                self.fail(default, f"input '{name}': the default must be a literal "
-                          "(build reads it without running your code)")
+                value = _float_call(default)
+                if value is None:
+                    self.fail(default, f"input '{name}': the default must be a literal "
+                              "(build reads it without running your code)")
+                    return None
+            if isinstance(value, float) and not math.isfinite(value):  # 1e309, float("nan")
+                self.fail(default, f"input '{name}': the default {ast.unparse(default)} is "
+                          f"{value}, which JSON cannot carry (no target could send or show it); "
+                          "use a finite number, or None with an optional type")
                 return None
         if info["kind"] == "path" and value is not REQUIRED and value is not None:
             self.fail(default, f"input '{name}': a file input's default may only be None "
@@ -207,3 +215,16 @@ def _required_params(args: ast.arguments) -> int:
     positional = len(args.posonlyargs) + len(args.args) - len(args.defaults)
     kwonly = sum(1 for d in args.kw_defaults if d is None)
     return positional + kwonly
+
+
+def _float_call(node: ast.expr) -> float | None:
+    """The value of ``float("nan")``/``float("inf")`` (not literals, but what a user writes
+    for them), else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float"
+            and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        try:
+            return float(node.args[0].value)
+        except ValueError:
+            return None
+    return None

@@ -9,44 +9,38 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..render import py_literal
 from ..signature import InputSpec, PredictorInfo
 
 if TYPE_CHECKING:
     from ..loader import Project
 
 
-def pydantic_fields(pred: PredictorInfo) -> list[dict[str, str]]:
-    """Each input as a pydantic field: ``name: <annotation> = Field(...)`` parts."""
-    return [{"name": i.name, "annotation": _annotation(i), "field": _field(i)} for i in pred.inputs]
+def pydantic_fields(pred: PredictorInfo) -> list[dict[str, Any]]:
+    """Each input as data for a pydantic field (templates/_shared/inputs.py.j2 writes it):
+    its type (kind, item, choices, optional), its default unless required, and ``rules``,
+    the keywords of its ``Field(...)``."""
+    return [{"name": i.name, "kind": i.kind, "item": i.item, "choices": i.choices,
+             "optional": i.optional, "required": i.required,
+             "default": None if i.required else i.default, "rules": _field_rules(i)}
+            for i in pred.inputs]
 
 
-def _annotation(i: InputSpec) -> str:
-    if i.choices is not None:
-        base = f"Literal[{', '.join(py_literal(c) for c in i.choices)}]"
-    elif i.kind == "list":
-        base = f"list[{i.item}]"
-    elif i.kind == "dict":
-        base = "dict[str, Any]"
-    elif i.kind == "path":  # a file: an http(s) URL or a data: URI on the wire
-        base = "str"
-    else:
-        base = i.kind
-    return f"{base} | None" if i.optional else base
+def annotation(i: InputSpec) -> str:
+    """The input's annotation in the generated Inputs model (for messages), from the same
+    macro the template uses."""
+    from ..render import environment
+
+    field = pydantic_fields(PredictorInfo("", "", (i,), False, None))[0]
+    return str(environment().get_template("_shared/py.j2").module.annotation(field))
 
 
-def _field(i: InputSpec) -> str:
-    """``= Field(...)`` with constraints, ``= default`` without; empty for a bare required input."""
-    extra = [f"{k}={py_literal(v)}" for k, v in i.constraints.items()]
+def _field_rules(i: InputSpec) -> dict[str, Any]:
+    rules: dict[str, Any] = dict(i.constraints)
     if i.description:
-        extra.append(f"description={py_literal(i.description)}")
+        rules["description"] = i.description
     if i.kind == "path":  # JSON Schema's way to say "a URL"; the hint as contentMediaType
-        schema = {"format": "uri"} | ({"contentMediaType": i.accept} if i.accept else {})
-        extra.append(f"json_schema_extra={py_literal(schema)}")
-    if not extra:
-        return "" if i.required else f" = {py_literal(i.default)}"
-    first = "..." if i.required else py_literal(i.default)
-    return f" = Field({', '.join([first, *extra])})"
+        rules["json_schema_extra"] = {"format": "uri"} | ({"contentMediaType": i.accept} if i.accept else {})
+    return rules
 
 
 def typing_names(pred: PredictorInfo, *extra: str) -> str:

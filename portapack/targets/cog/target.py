@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...gpu import CANONICAL
-from ...render import dockerfile_quote, py_literal
+from ...render import dockerfile_quote
 from ...signature import InputSpec
 from ..artifacts import (
     example_input,
@@ -113,17 +113,16 @@ class CogTarget(Target):
                                            *hf_requirement(project)),
             runner_class=RUNNER_CLASS,
             runner_ref=f"{RUNNER_FILE}:{RUNNER_CLASS}",
-            cog_inputs=[self.cog_input(i, cog_rules(project.predictor)[i.name])
-                        for i in project.predictor.inputs],
+            cog_inputs=[self.cog_input(i, rules)
+                        for i, rules in zip(project.predictor.inputs,
+                                            cog_rules(project.predictor).values(), strict=True)],
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
             output_annotation=self.output_annotation(project),
             cog_imports=self.cog_imports(project),
             cog_typing=self.typing_names(project),
             is_async=self.is_async(project),
             concurrency=spec.scaling.concurrency if self.is_async(project) else 1,
-            raw_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in project.predictor.inputs),
             file_inputs=project.predictor.file_inputs,
-            file_args=", ".join(f"{py_literal(n)}: {n}" for n in project.predictor.file_inputs),
             local_weights=weights,
             secrets=spec.secrets,
             example_input=example_input(project),
@@ -173,20 +172,19 @@ class CogTarget(Target):
             return multi or sku
         return sku
 
-    def cog_input(self, i: InputSpec, rules: dict[str, Any]) -> dict[str, str]:
-        """One ``name: T = Input(...)`` parameter; every argument a literal (Cog parses statically)."""
-        annotation = {"list": f"list[{i.item}]", "path": "Path"}.get(i.kind, i.kind)
-        if i.optional:
-            annotation = f"Optional[{annotation}]"
-        args = []
+    def cog_input(self, i: InputSpec, rules: dict[str, Any]) -> dict[str, Any]:
+        """One ``name: T = Input(...)`` parameter as data: its type, and the keywords of its
+        Input(...), every one a literal (Cog parses run.py statically)."""
+        keywords: dict[str, Any] = {}
         if i.description:
-            args.append(f"description={py_literal(i.description)}")
+            keywords["description"] = i.description
         if not i.required:
-            args.append(f"default={py_literal(i.default)}")
+            keywords["default"] = i.default
         # Cog's own rules, derived from the Inputs model (openapi.cog_rules); the rest is
         # enforced by the Inputs model in run.py.
-        args += [f"{key}={py_literal(value)}" for key, value in rules.items()]
-        return {"name": i.name, "annotation": annotation, "input": f"Input({', '.join(args)})"}
+        keywords |= rules
+        return {"name": i.name, "kind": i.kind, "item": i.item, "optional": i.optional,
+                "input": keywords}
 
     def stream_item(self, project: Project) -> str:
         kind = project.predictor.output_kind
@@ -229,8 +227,6 @@ class CogTarget(Target):
         names |= {n for n in ("Any", "AsyncIterator", "Iterator")
                   if re.search(rf"(?<![A-Za-z]){n}\b", annotation)}
         names |= {n for n in typing_names(pred).split(", ") if n}
-        if project.spec.secrets or any(i.optional for i in pred.inputs):
-            names.add("Optional")
         return ", ".join(sorted(names))
 
     def extra_notes(self, project: Project) -> list[Note]:

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...render import py_literal
 from ...server_runtime import ServerFailed, ServerRuntime, kill_group, wait_http
 from ..artifacts import code_entries
 from ..base import Note
@@ -36,16 +35,7 @@ class ModalServerTarget(ModalTarget):
     def context(self, project: Project) -> dict[str, Any]:
         spec, opts = project.spec, project.spec.targets.modal
         ctx = server_context(project)
-        options = {key: py_literal(value) for key, value in self.cls_values(project).items()}
-        if opts.gpu_snapshot:
-            options["experimental_options"] = '{"enable_gpu_snapshot": True}'
-        if spec.secrets:
-            options["secrets"] = "[" + ", ".join(
-                f"modal.Secret.from_name({py_literal(s)})" for s in spec.secrets) + "]"
         hf = self.hf_weights(project)
-        if hf:
-            options["volumes"] = "{" + ", ".join(
-                f"{py_literal(w['path'])}: {w['volume_var']}" for w in hf) + "}"
         env = dict(self.image_env(project))
         if opts.snapshot_sleep:  # vLLM serves /sleep and /wake_up only in its dev mode
             env.setdefault("VLLM_SERVER_DEV_MODE", "1")
@@ -59,7 +49,9 @@ class ModalServerTarget(ModalTarget):
             hf_weights=hf,
             code_files=[{"source": top, "kind": kind, "remote": f"/root/{top}"}
                         for top, kind in code_entries(project).items()],
-            cls_options=options,
+            # @app.cls(...) settings of plain value; GPU snapshot, secrets, volumes follow.
+            cls_options=self.cls_values(project),
+            secrets=spec.secrets,
             concurrency=spec.scaling.concurrency,
             snapshot=snapshot,
             gpu_snapshot=opts.gpu_snapshot,

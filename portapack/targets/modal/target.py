@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...render import py_display, py_literal
 from ..artifacts import (
     code_entries,
     example_input,
@@ -69,19 +68,8 @@ class ModalTarget(Target):
     def context(self, project: Project) -> dict[str, Any]:
         spec, pred = project.spec, project.predictor
         ctx = self.base_context(project)
-        secrets_expr = "[" + ", ".join(
-            f"modal.Secret.from_name({py_literal(s)})" for s in spec.secrets) + "]"
         snapshot = self.snapshot(project)
-        # @app.cls(...) arguments: plain values first, then the two that are expressions.
-        options = {key: py_literal(value) for key, value in self.cls_values(project).items()}
-        if spec.secrets:
-            options["secrets"] = secrets_expr
         hf = self.hf_weights(project)
-        if hf:
-            options["volumes"] = "{" + ", ".join(
-                f"{py_literal(w['path'])}: {w['volume_var']}" for w in hf) + "}"
-        params = [f"{f['name']}: {f['annotation']}" + ("" if i.required else f" = {py_literal(i.default)}")
-                  for f, i in zip(ctx["fields"], pred.inputs, strict=False)]
         example = example_input(project)
         weights = local_weights(project)
         ctx.update(
@@ -94,12 +82,12 @@ class ModalTarget(Target):
             # hf:// weights go to a Volume on first start (Modal's idiom); https:// at build.
             weight_commands=[c for c in weight_fetch_commands(project) if not c.startswith("hf ")],
             hf_weights=hf,
-            secrets=spec.secrets,
-            secrets_expr=secrets_expr,
+            secrets=spec.secrets,  # each a modal.Secret.from_name(...)
             local_weights=weights,
             code_files=[{"source": top, "kind": kind, "remote": f"/root/{top}"}
                         for top, kind in code_entries(project).items()],
-            cls_options=options,
+            # @app.cls(...) settings of plain value; secrets and volumes follow them.
+            cls_options=self.cls_values(project),
             # predict() is always a plain def (portapack.signature), and @modal.concurrent runs
             # a sync method's inputs on threads (Modal 1.x "Input concurrency"). An async adapter
             # could only hand the call to a thread too, or serialize it behind a lock and undo
@@ -107,9 +95,7 @@ class ModalTarget(Target):
             # (not a build note: nothing is approximated, so --strict need not refuse it).
             concurrency=spec.scaling.concurrency,
             snapshot=snapshot,
-            method_params=("*, " if params else "") + ", ".join(params),
-            dict_args=", ".join(f"{py_literal(i.name)}: {i.name}" for i in pred.inputs),
-            example_kwargs=", ".join(f"{k}={py_display(v)}" for k, v in example.items()),
+            example_input=example,
             gpu=str(spec.resources.gpu) if spec.resources.gpu else "",
         )
         return ctx

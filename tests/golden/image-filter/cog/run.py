@@ -3,6 +3,9 @@
 Cog reads this file statically: every Input(...) below holds literals.
 """
 
+# Input(...) as a parameter's default is Cog's own idiom, not a shared mutable default.
+# ruff: noqa: B008
+
 from typing import Literal
 
 from cog import BaseRunner, Input, Path
@@ -16,17 +19,18 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    image: str = Field(..., description='The picture', json_schema_extra={'format': 'uri', 'contentMediaType': 'image/*'})
-    mode: Literal['fit', 'fill'] = 'fit'
+    image: str = Field(
+        description="The picture", json_schema_extra={"format": "uri", "contentMediaType": "image/*"}
+    )
+    mode: Literal["fit", "fill"] = "fit"
     width: int = Field(32, ge=1, le=1024)
-    blur: float = Field(1.0, ge=0.0, le=10.0, description='Gaussian radius')
+    blur: float = Field(1.0, ge=0.0, le=10.0, description="Gaussian radius")
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -37,14 +41,14 @@ class Runner(BaseRunner):
 
     def run(
         self,
-        image: Path = Input(description='The picture'),
-        mode: str = Input(default='fit', choices=['fit', 'fill']),
+        image: Path = Input(description="The picture"),
+        mode: str = Input(default="fit", choices=["fit", "fill"]),
         width: int = Input(default=32, ge=1, le=1024),
-        blur: float = Input(description='Gaussian radius', default=1.0, ge=0.0, le=10.0),
+        blur: float = Input(description="Gaussian radius", default=1.0, ge=0.0, le=10.0),
     ) -> Path:
         # Cog's server downloaded each file input already; the same rules as on every target.
-        files = check_local_files({'image': image})
-        raw = {'image': image, 'mode': mode, 'width': width, 'blur': blur}
+        files = check_local_files({"image": image})
+        raw = {"image": image, "mode": mode, "width": width, "blur": blur}
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
         try:

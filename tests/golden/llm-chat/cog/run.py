@@ -3,8 +3,10 @@
 Cog reads this file statically: every Input(...) below holds literals.
 """
 
+# Input(...) as a parameter's default is Cog's own idiom, not a shared mutable default.
+# ruff: noqa: B008
+
 import os
-from typing import Optional
 
 from cog import BaseRunner, ConcatenateIterator, Input, Path, Secret, streaming
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,7 +19,7 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, max_length=8000, description='User message')
+    prompt: str = Field(min_length=1, max_length=8000, description="User message")
     max_new_tokens: int = Field(256, ge=1, le=2048)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     system: str | None = None
@@ -26,8 +28,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -39,13 +40,20 @@ class Runner(BaseRunner):
     @streaming
     def run(
         self,
-        prompt: str = Input(description='User message', min_length=1, max_length=8000),
+        prompt: str = Input(description="User message", min_length=1, max_length=8000),
         max_new_tokens: int = Input(default=256, ge=1, le=2048),
         temperature: float = Input(default=0.7, ge=0.0, le=2.0),
-        system: Optional[str] = Input(default=None),
-        hf_token: Optional[Secret] = Input(description='Secret HF_TOKEN, exported to the environment', default=None),
+        system: str | None = Input(default=None),
+        hf_token: Secret | None = Input(
+            description="Secret HF_TOKEN, exported to the environment", default=None
+        ),
     ) -> ConcatenateIterator[str]:
-        raw = {'prompt': prompt, 'max_new_tokens': max_new_tokens, 'temperature': temperature, 'system': system}
+        raw = {
+            "prompt": prompt,
+            "max_new_tokens": max_new_tokens,
+            "temperature": temperature,
+            "system": system,
+        }
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
         try:
@@ -54,7 +62,7 @@ class Runner(BaseRunner):
             raise ValueError(validation_message(exc)) from None
         # This request's secrets, in the environment only while it runs; what the server's
         # own environment held before is put back afterwards.
-        secrets = {'HF_TOKEN': hf_token}
+        secrets = {"HF_TOKEN": hf_token}
         before = {name: os.environ.get(name) for name, secret in secrets.items() if secret is not None}
         for name in before:
             os.environ[name] = secrets[name].get_secret_value()

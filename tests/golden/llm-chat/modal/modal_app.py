@@ -14,25 +14,32 @@ from portapack_files import encode_output
 HERE = Path(__file__).parent
 
 image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .apt_install('git')
-    .uv_pip_install('torch==2.5.1', 'transformers>=4.46,<5', 'accelerate>=1.0', 'pydantic>=2', 'fastapi[standard]', 'huggingface_hub>=0.34')
-    .env({'HF_HUB_ENABLE_HF_TRANSFER': '0', 'TOKENIZERS_PARALLELISM': 'false'})
-    .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
-    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
+    modal.Image.debian_slim(python_version="3.11")
+    .apt_install("git")
+    .uv_pip_install(
+        "torch==2.5.1",
+        "transformers>=4.46,<5",
+        "accelerate>=1.0",
+        "pydantic>=2",
+        "fastapi[standard]",
+        "huggingface_hub>=0.34",
+    )
+    .env({"HF_HUB_ENABLE_HF_TRANSFER": "0", "TOKENIZERS_PARALLELISM": "false"})
+    .add_local_file(HERE / "predict.py", remote_path="/root/predict.py")
+    .add_local_file(HERE / "portapack_files.py", remote_path="/root/portapack_files.py")
 )
 
-app = modal.App('llm-chat', image=image)
+app = modal.App("llm-chat", image=image)
 
 # Qwen/Qwen2.5-7B-Instruct: downloaded into this Volume on the first start, read from it afterwards.
-weights_0 = modal.Volume.from_name('llm-chat-weights-0', create_if_missing=True)
+weights_0 = modal.Volume.from_name("llm-chat-weights-0", create_if_missing=True)
 
 
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, max_length=8000, description='User message')
+    prompt: str = Field(min_length=1, max_length=8000, description="User message")
     max_new_tokens: int = Field(256, ge=1, le=2048)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     system: str | None = None
@@ -41,34 +48,37 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
 @app.cls(
-    gpu='A100-80GB',
+    gpu="A100-80GB",
     cpu=8.0,
     memory=32768,
     timeout=900,
     scaledown_window=600,
     min_containers=0,
     max_containers=4,
-    secrets=[modal.Secret.from_name('HF_TOKEN')],
-    volumes={'/weights/qwen': weights_0},
+    secrets=[modal.Secret.from_name("HF_TOKEN")],
+    volumes={"/weights/qwen": weights_0},
 )
 class Model:
     @modal.enter()
     def load(self) -> None:
         # Imported here, not at the top: `modal deploy` imports this file on your machine,
         # where the model's own dependencies need not be installed.
-        from predict import Predictor
-
         from huggingface_hub import snapshot_download
 
+        from predict import Predictor
+
         # Fetches only what the Volume lacks (also completing an interrupted download).
-        snapshot_download('Qwen/Qwen2.5-7B-Instruct', revision='a09a35458c702b33eeacc393d103063234e8bc28',
-                          local_dir='/weights/qwen', token=os.environ.get("HF_TOKEN"))
+        snapshot_download(
+            "Qwen/Qwen2.5-7B-Instruct",
+            revision="a09a35458c702b33eeacc393d103063234e8bc28",
+            local_dir="/weights/qwen",
+            token=os.environ.get("HF_TOKEN"),
+        )
         weights_0.commit()
         self.predictor = Predictor()
         self.predictor.load()
@@ -82,15 +92,19 @@ class Model:
         return (encode_output(item) for item in self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
-    def predict(self, *, prompt: str, max_new_tokens: int = 256, temperature: float = 0.7, system: str | None = None):
-        yield from self._run({'prompt': prompt, 'max_new_tokens': max_new_tokens, 'temperature': temperature, 'system': system})
+    def predict(
+        self, *, prompt: str, max_new_tokens: int = 256, temperature: float = 0.7, system: str | None = None
+    ):
+        yield from self._run(
+            {"prompt": prompt, "max_new_tokens": max_new_tokens, "temperature": temperature, "system": system}
+        )
 
     @modal.fastapi_endpoint(method="POST", docs=True)
     def web(self, body: dict):
         """POST the inputs as a JSON object; a bad input answers 422 naming it."""
-        from fastapi import HTTPException
         import json
 
+        from fastapi import HTTPException
         from fastapi.responses import StreamingResponse
 
         try:

@@ -3,6 +3,8 @@
 Cog reads this file statically: every Input(...) below holds literals.
 """
 
+# Input(...) as a parameter's default is Cog's own idiom, not a shared mutable default.
+# ruff: noqa: B008
 
 from cog import BaseRunner, Input, Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,8 +24,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -37,7 +38,7 @@ class Runner(BaseRunner):
         text: str = Input(),
         copies: int = Input(default=2, ge=1, le=5),
     ) -> dict:
-        raw = {'text': text, 'copies': copies}
+        raw = {"text": text, "copies": copies}
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
         try:

@@ -13,13 +13,13 @@ from portapack_files import FileOutputError, encode_output
 HERE = Path(__file__).parent
 
 image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .uv_pip_install('numpy>=1.26', 'pydantic>=2', 'fastapi[standard]')
-    .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
-    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
+    modal.Image.debian_slim(python_version="3.11")
+    .uv_pip_install("numpy>=1.26", "pydantic>=2", "fastapi[standard]")
+    .add_local_file(HERE / "predict.py", remote_path="/root/predict.py")
+    .add_local_file(HERE / "portapack_files.py", remote_path="/root/portapack_files.py")
 )
 
-app = modal.App('multi-file', image=image)
+app = modal.App("multi-file", image=image)
 
 
 class Inputs(BaseModel):
@@ -33,8 +33,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -67,7 +66,7 @@ class Model:
 
     @modal.method()
     def predict(self, *, text: str, copies: int = 2):
-        return self._run({'text': text, 'copies': copies})
+        return self._run({"text": text, "copies": copies})
 
     @modal.fastapi_endpoint(method="POST", docs=True)
     def web(self, body: dict):

@@ -15,29 +15,28 @@ from portapack_files import FileOutputError, encode_output
 HERE = Path(__file__).parent
 
 image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .uv_pip_install('numpy>=1.26', 'pydantic>=2', 'fastapi[standard]')
-    .add_local_file(HERE / 'weights/model.npz', remote_path='/weights/linear/model.npz')
-    .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
-    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
+    modal.Image.debian_slim(python_version="3.11")
+    .uv_pip_install("numpy>=1.26", "pydantic>=2", "fastapi[standard]")
+    .add_local_file(HERE / "weights/model.npz", remote_path="/weights/linear/model.npz")
+    .add_local_file(HERE / "predict.py", remote_path="/root/predict.py")
+    .add_local_file(HERE / "portapack_files.py", remote_path="/root/portapack_files.py")
 )
 
-app = modal.App('numpy-linear', image=image)
+app = modal.App("numpy-linear", image=image)
 
 
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    features: list[float] = Field(..., min_length=3, max_length=3, description='Three feature values')
+    features: list[float] = Field(min_length=3, max_length=3, description="Three feature values")
     round_to: int = Field(3, ge=0, le=6)
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -49,7 +48,7 @@ def link_local_weights(predictor_class: type) -> None:
     this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
-    for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
+    for source, path in [["weights/model.npz", "/weights/linear/model.npz"]]:
         if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)
@@ -88,7 +87,7 @@ class Model:
 
     @modal.method()
     def predict(self, *, features: list[float], round_to: int = 3):
-        return self._run({'features': features, 'round_to': round_to})
+        return self._run({"features": features, "round_to": round_to})
 
     @modal.fastapi_endpoint(method="POST", docs=True)
     def web(self, body: dict):

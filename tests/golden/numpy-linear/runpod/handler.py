@@ -20,15 +20,14 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    features: list[float] = Field(..., min_length=3, max_length=3, description='Three feature values')
+    features: list[float] = Field(min_length=3, max_length=3, description="Three feature values")
     round_to: int = Field(3, ge=0, le=6)
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -40,7 +39,7 @@ def link_local_weights(predictor_class: type) -> None:
     this code) the path is linked to them, inside the container.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
-    for source, path in [['weights/model.npz', '/weights/linear/model.npz']]:
+    for source, path in [["weights/model.npz", "/weights/linear/model.npz"]]:
         if not os.path.lexists(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.symlink(root / source, path)

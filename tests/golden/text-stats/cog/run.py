@@ -3,7 +3,10 @@
 Cog reads this file statically: every Input(...) below holds literals.
 """
 
-from typing import Literal, Optional
+# Input(...) as a parameter's default is Cog's own idiom, not a shared mutable default.
+# ruff: noqa: B008
+
+from typing import Literal
 
 from cog import BaseRunner, Input, Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,17 +19,16 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    text: str = Field(..., min_length=1, max_length=5000, description='Text to analyse')
-    top_k: int = Field(3, ge=1, le=10, description='How many frequent words')
-    case: Literal['lower', 'keep'] = 'lower'
+    text: str = Field(min_length=1, max_length=5000, description="Text to analyse")
+    top_k: int = Field(3, ge=1, le=10, description="How many frequent words")
+    case: Literal["lower", "keep"] = "lower"
     stopwords: list[str] | None = None
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -37,12 +39,12 @@ class Runner(BaseRunner):
 
     def run(
         self,
-        text: str = Input(description='Text to analyse', min_length=1, max_length=5000),
-        top_k: int = Input(description='How many frequent words', default=3, ge=1, le=10),
-        case: str = Input(default='lower', choices=['lower', 'keep']),
-        stopwords: Optional[list[str]] = Input(default=None),
+        text: str = Input(description="Text to analyse", min_length=1, max_length=5000),
+        top_k: int = Input(description="How many frequent words", default=3, ge=1, le=10),
+        case: str = Input(default="lower", choices=["lower", "keep"]),
+        stopwords: list[str] | None = Input(default=None),
     ) -> dict:
-        raw = {'text': text, 'top_k': top_k, 'case': case, 'stopwords': stopwords}
+        raw = {"text": text, "top_k": top_k, "case": case, "stopwords": stopwords}
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
         try:

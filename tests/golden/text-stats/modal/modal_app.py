@@ -14,32 +14,31 @@ from portapack_files import FileOutputError, encode_output
 HERE = Path(__file__).parent
 
 image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .uv_pip_install('pydantic>=2', 'fastapi[standard]')
-    .env({'LOG_LEVEL': 'info'})
-    .add_local_dir(HERE / 'assets', remote_path='/root/assets')
-    .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
-    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
+    modal.Image.debian_slim(python_version="3.11")
+    .uv_pip_install("pydantic>=2", "fastapi[standard]")
+    .env({"LOG_LEVEL": "info"})
+    .add_local_dir(HERE / "assets", remote_path="/root/assets")
+    .add_local_file(HERE / "predict.py", remote_path="/root/predict.py")
+    .add_local_file(HERE / "portapack_files.py", remote_path="/root/portapack_files.py")
 )
 
-app = modal.App('text-stats', image=image)
+app = modal.App("text-stats", image=image)
 
 
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    text: str = Field(..., min_length=1, max_length=5000, description='Text to analyse')
-    top_k: int = Field(3, ge=1, le=10, description='How many frequent words')
-    case: Literal['lower', 'keep'] = 'lower'
+    text: str = Field(min_length=1, max_length=5000, description="Text to analyse")
+    top_k: int = Field(3, ge=1, le=10, description="How many frequent words")
+    case: Literal["lower", "keep"] = "lower"
     stopwords: list[str] | None = None
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -71,8 +70,15 @@ class Model:
         return encode_output(self.predictor.predict(**valid.model_dump()))
 
     @modal.method()
-    def predict(self, *, text: str, top_k: int = 3, case: Literal['lower', 'keep'] = 'lower', stopwords: list[str] | None = None):
-        return self._run({'text': text, 'top_k': top_k, 'case': case, 'stopwords': stopwords})
+    def predict(
+        self,
+        *,
+        text: str,
+        top_k: int = 3,
+        case: Literal["lower", "keep"] = "lower",
+        stopwords: list[str] | None = None,
+    ):
+        return self._run({"text": text, "top_k": top_k, "case": case, "stopwords": stopwords})
 
     @modal.fastapi_endpoint(method="POST", docs=True)
     def web(self, body: dict):

@@ -7,7 +7,6 @@ import itertools
 import os
 from typing import Literal
 
-
 import runpod
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,17 +18,16 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    text: str = Field(..., min_length=1, max_length=5000, description='Text to analyse')
-    top_k: int = Field(3, ge=1, le=10, description='How many frequent words')
-    case: Literal['lower', 'keep'] = 'lower'
+    text: str = Field(min_length=1, max_length=5000, description="Text to analyse")
+    top_k: int = Field(3, ge=1, le=10, description="How many frequent words")
+    case: Literal["lower", "keep"] = "lower"
     stopwords: list[str] | None = None
 
 
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from cog import BaseRunner, ConcatenateIterator, Input, streaming
 
-COMMAND = 'python3 tiny_openai.py --port 9471 --model chat --startup-delay 1'
+COMMAND = "python3 tiny_openai.py --port 9471 --model chat --startup-delay 1"
 PORT = 9471
 BASE = f"http://127.0.0.1:{PORT}"
-HEALTH = '/health'
-ROUTE = '/v1/chat/completions'
+HEALTH = "/health"
+ROUTE = "/v1/chat/completions"
 STARTUP_TIMEOUT = 60
 
 
@@ -62,17 +62,17 @@ class Runner(BaseRunner):
     @streaming
     def run(
         self,
-        prompt: str = Input(description='User message', min_length=1),
+        prompt: str = Input(description="User message", min_length=1),
         system_prompt: str | None = Input(description="System message", default=None),
         max_tokens: int = Input(description="Most tokens to generate", default=256, ge=1, le=8192),
         temperature: float = Input(description="Sampling temperature", default=0.7, ge=0.0, le=2.0),
     ) -> ConcatenateIterator[str]:
         messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         messages.append({"role": "user", "content": prompt})
-        body = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
-                "stream": True}
-        request = urllib.request.Request(BASE + ROUTE, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+        body = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "stream": True}
+        request = urllib.request.Request(
+            BASE + ROUTE, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
         try:
             response = urllib.request.urlopen(request, timeout=STARTUP_TIMEOUT)
         except urllib.error.HTTPError as exc:

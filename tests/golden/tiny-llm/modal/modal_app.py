@@ -15,18 +15,17 @@ from pathlib import Path
 import modal
 
 HERE = Path(__file__).parent
-COMMAND = 'python3 tiny_openai.py --port 9471 --model chat --startup-delay 1'
+COMMAND = "python3 tiny_openai.py --port 9471 --model chat --startup-delay 1"
 PORT = 9471
 BASE = f"http://127.0.0.1:{PORT}"
-HEALTH = '/health'
+HEALTH = "/health"
 STARTUP_TIMEOUT = 60
 
-image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .add_local_file(HERE / 'tiny_openai.py', remote_path='/root/tiny_openai.py')
+image = modal.Image.debian_slim(python_version="3.11").add_local_file(
+    HERE / "tiny_openai.py", remote_path="/root/tiny_openai.py"
 )
 
-app = modal.App('tiny-llm', image=image)
+app = modal.App("tiny-llm", image=image)
 
 
 def wait_ready(process: subprocess.Popen, timeout: float) -> None:

@@ -39,13 +39,15 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-def fetch_input(name: str, value: Any, limit_bytes: int = MAX_INPUT_BYTES,
-                timeout: float = FETCH_TIMEOUT) -> Path:
+def fetch_input(
+    name: str, value: Any, limit_bytes: int = MAX_INPUT_BYTES, timeout: float = FETCH_TIMEOUT
+) -> Path:
     """Download or decode one file input into a fresh temporary folder; return the file.
 
     Raises FileInputError("input 'NAME': ...") for anything but a reachable http(s) URL or a
     well-formed data: URI within ``limit_bytes``. The caller removes the folder (``remove``).
     """
+
     def bad(why: str) -> FileInputError:
         return FileInputError(f"input '{name}': {why}")
 
@@ -89,8 +91,9 @@ def _decode_data_uri(uri: str, limit: int, bad: Callable[[str], Exception]) -> t
     return data, mime
 
 
-def _download(url: str, limit: int, timeout: float,
-              bad: Callable[[str], Exception]) -> tuple[bytes, str, str]:
+def _download(
+    url: str, limit: int, timeout: float, bad: Callable[[str], Exception]
+) -> tuple[bytes, str, str]:
     request = urllib.request.Request(url, headers={"User-Agent": "portapack-file-input/1"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -207,11 +210,13 @@ def convert_output(value: Any, on_file: Callable[[Path], Any]) -> Any:
     raise FileOutputError(
         f"predict() returned a {kind.__module__}.{kind.__qualname__}, which cannot be sent as "
         "JSON; return str, int, float, bool, None, a list or dict of them, a Path, bytes, "
-        "a PIL image or a numpy array")
+        "a PIL image or a numpy array"
+    )
 
 
 def encode_output(value: Any) -> Any:
     """predict()'s result as JSON, every file a data: URI (Modal, Truss, local runs)."""
+
     def inline(path: Path) -> str:
         uri = data_uri(path)
         if path.parent.name.startswith("portapack-out-"):  # made here from bytes / an image

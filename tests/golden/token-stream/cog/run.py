@@ -3,6 +3,9 @@
 Cog reads this file statically: every Input(...) below holds literals.
 """
 
+# Input(...) as a parameter's default is Cog's own idiom, not a shared mutable default.
+# ruff: noqa: B008
+
 import asyncio
 
 from cog import AsyncConcatenateIterator, BaseRunner, Input, Path, concurrent, streaming
@@ -16,7 +19,7 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, description='Text to echo back, word by word')
+    prompt: str = Field(min_length=1, description="Text to echo back, word by word")
     max_tokens: int = Field(16, ge=1, le=64)
     shout: bool = False
 
@@ -24,8 +27,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -38,11 +40,11 @@ class Runner(BaseRunner):
     @streaming
     async def run(
         self,
-        prompt: str = Input(description='Text to echo back, word by word', min_length=1),
+        prompt: str = Input(description="Text to echo back, word by word", min_length=1),
         max_tokens: int = Input(default=16, ge=1, le=64),
         shout: bool = Input(default=False),
     ) -> AsyncConcatenateIterator[str]:
-        raw = {'prompt': prompt, 'max_tokens': max_tokens, 'shout': shout}
+        raw = {"prompt": prompt, "max_tokens": max_tokens, "shout": shout}
         # Cog checks the Input(...) rules; this applies the rest (list lengths, objects)
         # so that every platform accepts and rejects exactly the same requests.
         try:

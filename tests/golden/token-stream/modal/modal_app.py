@@ -13,20 +13,20 @@ from portapack_files import encode_output
 HERE = Path(__file__).parent
 
 image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .uv_pip_install('pydantic>=2', 'fastapi[standard]')
-    .add_local_file(HERE / 'predict.py', remote_path='/root/predict.py')
-    .add_local_file(HERE / 'portapack_files.py', remote_path='/root/portapack_files.py')
+    modal.Image.debian_slim(python_version="3.11")
+    .uv_pip_install("pydantic>=2", "fastapi[standard]")
+    .add_local_file(HERE / "predict.py", remote_path="/root/predict.py")
+    .add_local_file(HERE / "portapack_files.py", remote_path="/root/portapack_files.py")
 )
 
-app = modal.App('token-stream', image=image)
+app = modal.App("token-stream", image=image)
 
 
 class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, description='Text to echo back, word by word')
+    prompt: str = Field(min_length=1, description="Text to echo back, word by word")
     max_tokens: int = Field(16, ge=1, le=64)
     shout: bool = False
 
@@ -34,8 +34,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -71,14 +70,14 @@ class Model:
 
     @modal.method()
     def predict(self, *, prompt: str, max_tokens: int = 16, shout: bool = False):
-        yield from self._run({'prompt': prompt, 'max_tokens': max_tokens, 'shout': shout})
+        yield from self._run({"prompt": prompt, "max_tokens": max_tokens, "shout": shout})
 
     @modal.fastapi_endpoint(method="POST", docs=True)
     def web(self, body: dict):
         """POST the inputs as a JSON object; a bad input answers 422 naming it."""
-        from fastapi import HTTPException
         import json
 
+        from fastapi import HTTPException
         from fastapi.responses import StreamingResponse
 
         try:

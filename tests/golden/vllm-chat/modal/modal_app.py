@@ -17,25 +17,31 @@ from pathlib import Path
 import modal
 
 HERE = Path(__file__).parent
-COMMAND = 'vllm serve /weights/model --served-model-name chat --host 0.0.0.0 --port 8000 --max-model-len 8192 --gpu-memory-utilization 0.90 --enable-sleep-mode'
+COMMAND = (
+    "vllm serve /weights/model --served-model-name chat --host 0.0.0.0 --port 8000 --max-model-len 8192 "
+    "--gpu-memory-utilization 0.90 --enable-sleep-mode"
+)
 PORT = 8000
 BASE = f"http://127.0.0.1:{PORT}"
-HEALTH = '/health'
+HEALTH = "/health"
 STARTUP_TIMEOUT = 900
 # The spec's first example, sent once before the snapshot so compiled kernels and caches are
 # in the captured memory.
-WARMUP = ('/v1/chat/completions', {'model': 'chat', 'messages': [{'role': 'user', 'content': 'Say hi'}], 'max_tokens': 8, 'temperature': 0})
-
-image = (
-    modal.Image.debian_slim(python_version='3.11')
-    .uv_pip_install('vllm==0.11.0', 'huggingface_hub>=0.34')
-    .env({'VLLM_SERVER_DEV_MODE': '1'})
+WARMUP = (
+    "/v1/chat/completions",
+    {"model": "chat", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 8, "temperature": 0},
 )
 
-app = modal.App('vllm-chat', image=image)
+image = (
+    modal.Image.debian_slim(python_version="3.11")
+    .uv_pip_install("vllm==0.11.0", "huggingface_hub>=0.34")
+    .env({"VLLM_SERVER_DEV_MODE": "1"})
+)
+
+app = modal.App("vllm-chat", image=image)
 
 # Qwen/Qwen2.5-7B-Instruct: downloaded into this Volume on the first start, read from it afterwards.
-weights_0 = modal.Volume.from_name('vllm-chat-weights-0', create_if_missing=True)
+weights_0 = modal.Volume.from_name("vllm-chat-weights-0", create_if_missing=True)
 
 
 def wait_ready(process: subprocess.Popen, timeout: float) -> None:
@@ -55,14 +61,15 @@ def wait_ready(process: subprocess.Popen, timeout: float) -> None:
 
 
 def post(path: str, body: dict | None = None) -> None:
-    request = urllib.request.Request(BASE + path, data=json.dumps(body or {}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        BASE + path, data=json.dumps(body or {}).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=STARTUP_TIMEOUT) as answer:
         answer.read()
 
 
 @app.cls(
-    gpu='A100-80GB',
+    gpu="A100-80GB",
     cpu=8.0,
     memory=65536,
     timeout=300,
@@ -71,8 +78,8 @@ def post(path: str, body: dict | None = None) -> None:
     max_containers=1,
     enable_memory_snapshot=True,
     experimental_options={"enable_gpu_snapshot": True},
-    secrets=[modal.Secret.from_name('HF_TOKEN')],
-    volumes={'/weights/model': weights_0},
+    secrets=[modal.Secret.from_name("HF_TOKEN")],
+    volumes={"/weights/model": weights_0},
 )
 @modal.concurrent(max_inputs=64)
 class Server:
@@ -82,19 +89,23 @@ class Server:
         from huggingface_hub import snapshot_download
 
         # Fetches only what the Volume lacks (also completing an interrupted download).
-        snapshot_download('Qwen/Qwen2.5-7B-Instruct', revision='a09a35458c702b33eeacc393d103063234e8bc28',
-                          local_dir='/weights/model', token=os.environ.get("HF_TOKEN"))
+        snapshot_download(
+            "Qwen/Qwen2.5-7B-Instruct",
+            revision="a09a35458c702b33eeacc393d103063234e8bc28",
+            local_dir="/weights/model",
+            token=os.environ.get("HF_TOKEN"),
+        )
         weights_0.commit()
         # cwd: the folder of this file (/root in the container), so relative paths work in both.
         self.process = subprocess.Popen(shlex.split(COMMAND), cwd=HERE)
         wait_ready(self.process, STARTUP_TIMEOUT)
         post(*WARMUP)
         # Weights leave the GPU before the snapshot (vLLM sleep mode) and return after it.
-        post('/sleep?level=1')
+        post("/sleep?level=1")
 
     @modal.enter(snap=False)
     def wake(self) -> None:
-        post('/wake_up')
+        post("/wake_up")
 
     @modal.web_server(port=PORT, startup_timeout=STARTUP_TIMEOUT)
     def serve(self) -> None:

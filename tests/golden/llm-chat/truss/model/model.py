@@ -16,7 +16,7 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, max_length=8000, description='User message')
+    prompt: str = Field(min_length=1, max_length=8000, description="User message")
     max_new_tokens: int = Field(256, ge=1, le=2048)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     system: str | None = None
@@ -25,8 +25,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
@@ -37,7 +36,7 @@ class Model:
         for key, value in (config.get("environment_variables") or {}).items():
             os.environ.setdefault(key, str(value))
         secrets = kwargs["secrets"]
-        for name in ['HF_TOKEN']:
+        for name in ["HF_TOKEN"]:
             try:
                 value = secrets[name]
             except Exception:  # the server raises SecretNotFound for a missing secret

@@ -16,7 +16,7 @@ class Inputs(BaseModel):
     """The inputs of predict(), validated by the same rules on every target."""
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(..., min_length=1, description='Text to echo back, word by word')
+    prompt: str = Field(min_length=1, description="Text to echo back, word by word")
     max_tokens: int = Field(16, ge=1, le=64)
     shout: bool = False
 
@@ -24,8 +24,7 @@ class Inputs(BaseModel):
 def validation_message(exc: ValidationError) -> str:
     """One clause per bad input, each naming the input."""
     return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}"
-        for err in exc.errors()
+        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
     )
 
 
