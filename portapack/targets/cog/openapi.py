@@ -92,8 +92,10 @@ def _short_beyond(bound: float, direction: int) -> float:
 
 
 def _number(value: Any) -> Any:
-    """Numbers as Cog's Go generator writes them: a whole float is an integer (2.0 -> 2)."""
-    if isinstance(value, float) and value.is_integer():
+    """Numbers as Cog's Go generator writes them: a whole float is an integer (2.0 -> 2),
+    except from 1e21 on, where Go's encoding/json writes an exponent (floatEncoder: 'e' format
+    for abs >= 1e21), so 1e300 stays the float 1e+300."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return int(value)
     if isinstance(value, list):
         return [_number(v) for v in value]
