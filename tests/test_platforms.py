@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -147,7 +148,8 @@ def test_runpod_test_input_returns_each_example_output(built, example):
     for case in project(example).spec.examples:
         result = subprocess.run(in_sandbox(example, [
             sys.executable, "-u", "handler.py", "--test_input", json.dumps({"input": case.input})]),
-            cwd=built[example]["runpod"].path, capture_output=True, text=True, timeout=300)
+            cwd=built[example]["runpod"].path, capture_output=True, text=True, timeout=300,
+            env=os.environ | project(example).spec.env)  # the image's ENV lines (kitchen-sink reads them)
         assert result.returncode == 0, result.stdout + result.stderr
         line = next(ln for ln in result.stdout.splitlines() if "Job result:" in ln)
         assert ast.literal_eval(line.split("Job result:", 1)[1].strip()) == {"output": case.output}
