@@ -729,6 +729,7 @@ def no_network(monkeypatch):
 def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
     cog = rig.deploy("cog", dry_run=True)
     assert isinstance(cog, Plan) and cog.problems == []
+    assert cog.settings.pop("price").startswith("gpu-a40-large (48 GB) at $2.61/GPU-hour")
     assert cog.settings == {"model": f"r8.im/{OWNER}/{rig.name}", "hardware": "gpu-a40-large",
                             "min_instances": 0, "max_instances": 2,
                             "api": rig.replicate_api.url}
@@ -760,6 +761,7 @@ def test_dry_run_plans_for_cog_truss_and_modal(rig, no_network):
                               "cwd": str(rig.out / "modal")}]
     settings = plan["settings"]
     assert settings["app"] == rig.name
+    assert settings["price"].startswith("A10 (24 GB) at $1.1/GPU-hour")
     assert "A10" in str(settings["gpu"])
     assert {k: str(settings[k]) for k in ("timeout", "scaledown_window", "min_containers",
                                           "max_containers")} == {
