@@ -49,7 +49,16 @@ def test_imported_project_behaves_like_the_original(tmp_path, platform, name, ex
     for row in rows:  # every target's example output is the original's
         if row["case"].startswith("example") and row["target"] != "original":
             n = int(row["case"].split()[1])
-            assert row["expected"] == original[n - 1]["actual"]
+            want, got = original[n - 1]["actual"], row["expected"]
+            if isinstance(want, str) and isinstance(got, list) or row["target"] == "truss" and \
+                    isinstance(want, list) and isinstance(got, list) and len(got) == 1:
+                # A byte stream (Truss's) has no items: the texts joined are the same.
+                want, got = _joined(want), _joined(got)
+            assert got == want, row
+
+
+def _joined(value: object) -> object:
+    return "".join(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else value
 
 
 def _data(uri: str) -> tuple[str, bytes]:

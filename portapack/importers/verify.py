@@ -18,13 +18,14 @@ from typing import Any
 
 import click
 
+from ..envs import pinned
 from ..files import with_example_files
 from ..loader import Project
 from ..runtimes.base import Outcome, Runtime
 from ..targets.cog.runtime import CogRuntime
 from ..targets.runpod.runtime import RunpodRuntime
 from ..targets.truss.runtime import TrussRuntime
-from ..testing import CaseResult, TestReport, run_tests
+from ..testing import REFERENCE, CaseResult, TestReport, run_tests
 from .base import SKIP_DIRS
 
 ORIGINAL = "original"
@@ -49,6 +50,10 @@ class OriginalRunpodRuntime(RunpodRuntime):
     def __init__(self, project_dir: Path, handler: str, **kwargs: Any):
         super().__init__(project_dir, **kwargs)
         self.handler = handler
+
+    def runtime_packages(self) -> list[str]:
+        # The worker's Dockerfile pip-installs runpod; the import drops it from requirements.
+        return [pinned("runpod")]
 
     def command(self) -> list[str]:
         return [self.python, "-u", self.handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",
@@ -83,9 +88,9 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
     try:
         copy = work / "original"
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
-        if platform == "cog" and not (copy / "requirements.txt").exists():
-            # What `cog build` pip-installs from python_packages (or another requirements file):
-            # the local runtime reads requirements.txt beside the runner.
+        if platform in ("cog", "runpod") and not (copy / "requirements.txt").exists():
+            # What `cog build` pip-installs from python_packages (or another requirements file),
+            # or the Dockerfile's `pip install` lines: the local runtime reads requirements.txt.
             (copy / "requirements.txt").write_text("".join(
                 f"{r}\n" for r in project.requirements), encoding="utf-8")
         # The platform's image sets its env (cog.yaml environment, Truss environment_variables,
@@ -98,7 +103,11 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
         expected = _original_outputs(platform, runtime, project, secrets, report, on_result)
         if expected is None:
             return report
-        examples = [e.model_copy(update={"output": want}) for e, want in
+        # A byte stream (Truss) has no items: the original's text cannot be each target's
+        # expected item list. The in-process run then sets the items every target must give,
+        # and its items joined must be the original's text (checked below).
+        joined = runtime.joins_stream and project.predictor.streaming
+        examples = [e.model_copy(update={"output": None if joined else want}) for e, want in
                     zip(project.spec.examples, expected, strict=True)]
         checked = dataclasses.replace(project, spec=project.spec.model_copy(update={"examples": examples}))
         # The imported predictor reads secrets and env from the environment; the platforms'
@@ -107,9 +116,26 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
             imported = run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
                                  out or work / "build", tolerance=tolerance, on_result=on_result)
         report.results += imported.results
+        if joined:
+            _check_joined(expected, imported, report, on_result)
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_joined(texts: list[Any], imported: TestReport, report: TestReport, on_result) -> None:
+    """The in-process items of each example, joined, against the original's streamed text."""
+    reference = {r.case: r.actual for r in imported.results if r.target == REFERENCE}
+    for n, text in enumerate(texts, start=1):
+        want = "".join(text) if isinstance(text, list) else text
+        items = reference.get(f"example {n}")
+        got = "".join(str(i) for i in items) if isinstance(items, list) else items
+        result = CaseResult(ORIGINAL, f"example {n} (joined)", got == want, expected=want, actual=got,
+                            error=None if got == want else "the in-process items joined are not the "
+                            "original's streamed text")
+        report.results.append(result)
+        if on_result:
+            on_result(result)
 
 
 def _verify_server(src: Path, project: Project, targets: list[str] | None, out: Path | None,
