@@ -249,3 +249,22 @@ def test_vllm_cannot_run_here_and_says_why(tmp_path):
     reasons = {r.target: r.skipped for r in report.results}
     assert set(reasons) == set(TARGETS) and all(reasons.values())
     assert "A100-80GB" in reasons["modal"] and "A100-80GB" in reasons["cog"]
+
+
+def test_a_server_project_with_nothing_beside_the_spec_builds_an_importable_modal_app(tmp_path):
+    """No files, no requirements: the image is plain debian_slim (the one-step layout once
+    assumed a code file)."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "srv"
+    root.mkdir()
+    (root / "portapack.yaml").write_text(
+        "name: srv\nserver:\n  command: python -m http.server 8000\n  port: 8000\n"
+        "  health: /\n  routes: [/]\n")
+    built = portapack.build(root, ["modal", "truss", "runpod"], tmp_path / "out")
+    app = (built["modal"].path / "modal_app.py").read_text()
+    assert 'image = modal.Image.debian_slim(python_version="3.11")\n' in app
+    done = subprocess.run([sys.executable, "-W", "error", "-c", "import modal_app"],
+                          cwd=built["modal"].path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -7,15 +7,17 @@ The build context comes from Truss's public API, ``truss.load(dir).docker_build_
 requirements merged with the model's) plus ``constraints.txt``, installed exactly as the
 image does: ``uv pip install -r requirements.txt -c constraints.txt``.
 
-Streaming: Truss streams a generator's items as one byte stream (``application/octet-stream``,
-chunked), as Baseten does, so item boundaries are lost on the wire. A streamed prediction is
-compared as the items joined into one text, like Cog's ConcatenateIterator; the item list is
-kept only when it is one item.
+Streaming: Truss streams a generator as one byte stream (``application/octet-stream``,
+chunked), as Baseten does. A text stream (``Iterator[str]``) goes out as the text itself, so
+item boundaries are lost on the wire and it is compared as the items joined into one text,
+like Cog's ConcatenateIterator. Any other stream goes out as JSON lines (one per item: the
+generated model.py says so), read back here into the items.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -41,7 +43,6 @@ class TrussRuntime(Runtime):
     target = "truss"
     description = "Truss's model server (server/main.py, as on Baseten): POST /v1/models/model:predict"
     isolated = True
-    joins_stream = True
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -82,13 +83,28 @@ class TrussRuntime(Runtime):
         status, _ = http_json("GET", f"{self.url}{MODEL}", timeout=5)
         return status == 200
 
+    @property
+    def joins_stream(self) -> bool:  # type: ignore[override]
+        """A text stream arrives joined; other streams arrive as JSON lines, item by item."""
+        predictor = self.project.predictor if self.project else None
+        return predictor is None or predictor.output_kind == "str"
+
+    def _streamed(self, text: str) -> list[Any]:
+        """A streamed body read whole -> its items (see the module docstring)."""
+        if self.joins_stream:
+            return [text]
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
     def predict(self, inputs: dict[str, Any]) -> Outcome:
         started = time.perf_counter()
+        streaming = bool(self.project and self.project.predictor.streaming)
+        if streaming:  # the whole stream, read at once
+            outcome = self.stream(inputs)
+            outcome.items = None
+            return outcome
         status, body = http_json("POST", f"{self.url}{MODEL}:predict", inputs)
         seconds = time.perf_counter() - started
         if status == 200:
-            if isinstance(body, str) and self.project and self.project.predictor.streaming:
-                body = [body]  # a streamed body, read whole: one text (see the docstring)
             return Outcome(True, body, status=status, seconds=seconds)
         return Outcome(False, error=_truss_error(body), status=status, seconds=seconds)
 
@@ -100,6 +116,7 @@ class TrussRuntime(Runtime):
         try:
             with urllib.request.urlopen(req, timeout=600) as resp:
                 text = resp.read().decode("utf-8")
+            items = self._streamed(text)
         except urllib.error.HTTPError as exc:
             body = exc.read()
             try:
@@ -108,7 +125,11 @@ class TrussRuntime(Runtime):
                 parsed = body.decode("utf-8", "replace")
             return Outcome(False, error=_truss_error(parsed), status=exc.code,
                            seconds=time.perf_counter() - started)
-        return Outcome(True, [text], status=200, items=[text], seconds=time.perf_counter() - started)
+        except (http.client.HTTPException, OSError, ValueError) as exc:  # cut short, or not JSON lines
+            return Outcome(False, error=f"the stream broke off: {type(exc).__name__}: {exc}; "
+                           f"the server log says why:\n{self.log_tail(10)}",
+                           seconds=time.perf_counter() - started)
+        return Outcome(True, items, status=200, items=items, seconds=time.perf_counter() - started)
 
     def sample_request(self, inputs: dict[str, Any]) -> str:
         return (f"curl -s {self.url}{MODEL}:predict -H 'Content-Type: application/json' "

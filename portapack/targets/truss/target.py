@@ -80,6 +80,8 @@ class TrussTarget(Target):
             example_input=example_input(project),
             config=self.config(project, accelerator),
             autoscaling=self.autoscaling(project),
+            # A text stream goes out as text; any other stream as JSON lines (one per item).
+            stream_text=project.predictor.streaming and project.predictor.output_kind == "str",
         )
         return ctx
 

@@ -58,4 +58,4 @@ class Model:
                 raise HTTPException(status_code=400, detail=validation_message(exc)) from None
         # Returning (not yielding) the generator: validation errors above still answer 400.
         items = self._predictor.predict(**model_input.model_dump())
-        return (encode_output(item) for item in items)
+        return (encode_output(item) for item in items)  # text, sent as it comes
