@@ -15,7 +15,8 @@ from typing import Any
 from .envs import ensure_env
 from .errors import PortapackError
 from .loader import Project
-from .runtimes.base import RuntimeFailed, WorkerRuntime
+from .runtimes.base import RuntimeFailed
+from .runtimes.worker_runtime import WorkerRuntime
 from .validation import InvalidInput, inputs_validator
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import PortapackError
 from .runtimes import Runtime, get_runtime
-from .runtimes.base import WorkerRuntime
+from .runtimes.worker_runtime import WorkerRuntime
 
 
 def check_port_free(port: int) -> None:

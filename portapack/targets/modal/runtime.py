@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ...envs import pinned
-from ...runtimes.base import Outcome, WorkerRuntime, free_port
+from ...runtimes.base import Outcome, free_port
+from ...runtimes.worker_runtime import WorkerRuntime
 
 
 class ModalRuntime(WorkerRuntime):
