@@ -87,7 +87,7 @@ def leftovers(path: Path) -> list[str]:
     artifact, cached under this session's cache dir)."""
     path_s = str(path.resolve())
     contexts = str(cache_root() / "truss-ctx")
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
     found = []
     for line in ps.stdout.splitlines()[1:]:
         pid_s, _, args = line.strip().partition(" ")
