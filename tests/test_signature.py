@@ -268,7 +268,7 @@ def test_output_kinds_and_streaming(tmp_path, returns, body, expected):
     ("x: int = None",
      "input 'x': default None needs an optional type, e.g. 'x: int | None = None'"),
     ("x: Literal['a', 'b'] = 'c'", "input 'x': default 'c' does not fit its type "
-                                   "Literal['a', 'b'] (Input should be 'a' or 'b')"),
+                                   'Literal["a", "b"] (Input should be \'a\' or \'b\')'),
     ("json: str", "input 'json': this name is reserved by the generated code"),
     ("_x: str", "input '_x': this name is reserved by the generated code"),
     ("model_x: str", "input 'model_x': this name is reserved by the generated code"),

@@ -199,8 +199,8 @@ examples:
         ("portapack.yaml:4 files.1", "'data/*.bin' matches no file; fix or remove it"),
         ("portapack.yaml:6 weights.0.source",
          "'weights/model.npz' must be an existing file or folder inside the spec's folder"),
-        ("portapack.yaml:8 examples.0.input", "predict() has no input zz; inputs: n, text"),
-        ("portapack.yaml:8 examples.0.input", "required input text is missing"),
+        ("portapack.yaml:8 examples.0.input", "example 1: predict() has no input zz; inputs: n, text"),
+        ("portapack.yaml:8 examples.0.input", "example 1: required input text is missing"),
     ]
 
 
