@@ -194,3 +194,38 @@ def lookup_text(reply: HttpReply) -> Any:
     if reply.events:
         return {"status": reply.status, "stream": stream_text(reply.events), "done": reply.done}
     return {"status": reply.status, "body": reply.json if reply.json is not None else reply.text[:300]}
+
+
+class ContainerServerRuntime(ServerRuntime):
+    """A server artifact run as a real container on loopback ports (RunPod's worker image,
+    Truss's docker_server files): waiting, logs on failure, and removal in one place."""
+
+    container: Any = None
+    port: int = 0
+
+    def wait_ready(self, url: str, what: str) -> None:
+        """Wait for ``url`` to answer 200 (the server's startup_timeout, plus 30 s for the
+        container itself); on failure the container's last logs say why, and it is removed."""
+        deadline = time.monotonic() + self.server.startup_timeout + 30
+        try:
+            wait_http(url, deadline, self._dead)
+        except ServerFailed:
+            logs = self.container.logs().decode(errors="replace")[-2000:]
+            self.stop()
+            raise ServerFailed(f"{what}:\n{logs}") from None
+
+    def _dead(self) -> str | None:
+        self.container.reload()
+        return "the container exited" if self.container.status == "exited" else None
+
+    def stop(self) -> None:
+        container, self.container = self.container, None
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except Exception:  # already gone
+                pass
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"

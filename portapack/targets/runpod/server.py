@@ -10,11 +10,10 @@ polls ``GET /ping`` on ``PORT_HEALTH``: 200 healthy, 204 initializing, anything 
 from __future__ import annotations
 
 import shlex
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import ServerFailed, ServerRuntime, wait_http
+from ...server_runtime import ContainerServerRuntime
 from ..base import Note
 from ..servers import common_problems, server_context, server_of
 from .target import RunpodTarget
@@ -92,7 +91,7 @@ class RunpodServerTarget(RunpodTarget):
         return notes
 
 
-class RunpodServerRuntime(ServerRuntime):
+class RunpodServerRuntime(ContainerServerRuntime):
     """The worker image in a real container: /ping on the health port, requests on the server
     port, both published on loopback, as RunPod's load balancer reaches them."""
 
@@ -127,29 +126,8 @@ class RunpodServerRuntime(ServerRuntime):
         self.container = engine.docker_client().containers.run(
             tag, detach=True, ports={f"{self.server.port}/tcp": ("127.0.0.1", self.port),
                                      f"{inner}/tcp": ("127.0.0.1", self.health)})
-        deadline = time.monotonic() + self.server.startup_timeout + 30
-        try:  # 204 while the server starts is what RunPod expects; wait for 200
-            wait_http(f"http://127.0.0.1:{self.health}/ping", deadline, self._dead)
-        except ServerFailed:
-            logs = self.container.logs().decode(errors="replace")[-2000:]
-            self.stop()
-            raise ServerFailed(f"/ping never answered 200:\n{logs}") from None
-
-    def _dead(self) -> str | None:
-        self.container.reload()
-        return "the container exited" if self.container.status == "exited" else None
-
-    def stop(self) -> None:
-        container, self.container = self.container, None
-        if container is not None:
-            try:
-                container.remove(force=True)
-            except Exception:  # already gone
-                pass
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # 204 while the server starts is what RunPod expects; wait for 200.
+        self.wait_ready(f"http://127.0.0.1:{self.health}/ping", "/ping never answered 200")
 
 
 __all__ = ["RunpodServerTarget", "RunpodServerRuntime", "LB_URL", "shlex"]

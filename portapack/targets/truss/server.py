@@ -12,11 +12,10 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import ServerFailed, ServerRuntime, wait_http
+from ...server_runtime import ContainerServerRuntime, ServerFailed
 from ...server_spec import HttpExample
 from ..base import Feature, Note
 from ..servers import common_problems, server_context, server_of
@@ -106,7 +105,7 @@ ENTRYPOINT ["/docker_server/.venv/bin/supervisord", "-c", "/etc/supervisor/super
 """
 
 
-class TrussServerRuntime(ServerRuntime):
+class TrussServerRuntime(ContainerServerRuntime):
     """Truss's generated nginx + supervisord files (``truss image build-context``) in a local
     Debian image: Baseten's proxy routes in front of the user's server, on a loopback port."""
 
@@ -157,29 +156,7 @@ class TrussServerRuntime(ServerRuntime):
         self.port = free_port()
         self.container = engine.docker_client().containers.run(
             tag, detach=True, ports={f"{PROXY_PORT}/tcp": ("127.0.0.1", self.port)})
-        deadline = time.monotonic() + self.server.startup_timeout + 30
-        try:
-            wait_http(self.base_url + READINESS, deadline, self._dead)
-        except ServerFailed:
-            logs = self.container.logs().decode(errors="replace")[-2000:]
-            self.stop()
-            raise ServerFailed(f"the Truss container did not become ready:\n{logs}") from None
-
-    def _dead(self) -> str | None:
-        self.container.reload()
-        return "the container exited" if self.container.status == "exited" else None
-
-    def stop(self) -> None:
-        container, self.container = self.container, None
-        if container is not None:
-            try:
-                container.remove(force=True)
-            except Exception:  # already gone
-                pass
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.wait_ready(self.base_url + READINESS, "the Truss container did not become ready")
 
     def url_for(self, route: str) -> str:
         # The first route is what Baseten's predict URL reaches; the rest pass through nginx.
