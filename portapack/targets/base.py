@@ -256,7 +256,6 @@ class Target:
             "file_inputs": pred.file_inputs,  # fetched into local files before predict()
             "requirements": list(project.requirements),
             "fields": pydantic_fields(pred),
-            "call_args": ", ".join(f"{i.name}={i.name}" for i in pred.inputs),
             "examples": [e.model_dump() for e in spec.examples],
             "code_dir": self.code_dir,
             "runtime_env": self.runtime_env(project),
