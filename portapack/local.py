@@ -32,7 +32,7 @@ def missing_module(text: str | None) -> str | None:
 
 class ReferenceRuntime(WorkerRuntime):
     """The user's class in worker.py's ``reference`` loader, in an env of the spec's
-    requirements only."""
+    requirements (plus pydantic, as every artifact has) and nothing else."""
 
     target = "reference"
     description = "the predictor itself, in an env of the spec's requirements"
@@ -44,8 +44,13 @@ class ReferenceRuntime(WorkerRuntime):
 
     def prepare(self) -> None:
         assert self.project
+        from .targets.artifacts import with_requirements
+
+        # The spec's requirements plus pydantic, which every artifact ships (its Inputs model),
+        # so a predictor using Annotated[..., Field(...)] runs here exactly as on the targets.
+        listed = with_requirements(self.project, "pydantic>=2")
         requirements = self._log_dir / "requirements.txt"
-        requirements.write_text("".join(f"{r}\n" for r in self.project.requirements), encoding="utf-8")
+        requirements.write_text("".join(f"{r}\n" for r in listed), encoding="utf-8")
         self.environment = ensure_env("reference", requirements=requirements)
         self.python = str(self.environment.python)
 

@@ -264,3 +264,17 @@ def test_the_cli_exits_3_on_a_skipped_run(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "skipped" in done.stdout and "A100-80GB" in done.stdout
+
+
+def test_the_reference_env_has_pydantic_as_every_artifact_does(tmp_path):
+    """A predictor that imports pydantic (for Annotated[..., Field(...)]) without listing it
+    runs in-process as it does on the targets, whose artifacts all ship pydantic."""
+    (tmp_path / "predict.py").write_text(
+        "from typing import Annotated\n\nfrom pydantic import Field\n\n\n"
+        "class Predictor:\n    def load(self) -> None:\n        pass\n\n"
+        "    def predict(self, text: Annotated[str, Field(min_length=1)]) -> str:\n"
+        "        return text.upper()\n")
+    (tmp_path / "portapack.yaml").write_text(
+        "name: ref\npredictor: predict.py:Predictor\nexamples:\n  - input: {text: hi}\n    output: HI\n")
+    report = portapack.test(tmp_path, targets=["runpod"], out=tmp_path / "out")
+    assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
