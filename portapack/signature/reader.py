@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Problem, SpecError
 from .annotations import (
@@ -24,6 +25,9 @@ from .annotations import (
     type_name,
 )
 from .contract import REQUIRED, InputSpec, PredictorInfo
+
+if TYPE_CHECKING:
+    from .model import InputsModel
 
 KINDS = (*SCALARS, "list", "dict", "path")
 STREAM_WRAPPERS = ("Iterator", "Iterable", "Generator")
@@ -49,6 +53,7 @@ class _Reader:
         self.path, self.rel = path, rel
         self.problems: list[Problem] = []
         self.annotations = AnnotationReader(self.fail)
+        self.model: InputsModel | None = None  # built by check_defaults, reused by the contract
 
     def fail(self, node: ast.AST | None, message: str) -> None:
         line = getattr(node, "lineno", None)
@@ -96,12 +101,14 @@ class _Reader:
                          description=description, line=arg.lineno, **info)
 
     def check_defaults(self, inputs: list[InputSpec]) -> bool:
-        """Validate every declared default through the ``Inputs`` model's own field."""
+        """Validate every declared default through the ``Inputs`` model's own field
+        (the model is kept for :class:`PredictorInfo`, so it is built once)."""
         if all(i.required for i in inputs):
             return True  # nothing to check: skip building the model
         from .model import build_inputs_model
 
-        refused = build_inputs_model(inputs).default_problems(inputs)
+        self.model = build_inputs_model(inputs)
+        refused = self.model.default_problems(inputs)
         for i in inputs:
             if i.name in refused:
                 self.problems.append(Problem(f"{self.rel}:{i.line}", refused[i.name]))
@@ -175,7 +182,10 @@ class _Reader:
                       "return the whole result instead")
         if len(inputs) < len(specs) or not defaults_ok:
             return None
-        return PredictorInfo(self.rel, class_name, tuple(inputs), streaming, out_kind, out_item)
+        info = PredictorInfo(self.rel, class_name, tuple(inputs), streaming, out_kind, out_item)
+        if self.model is not None:
+            info.__dict__["inputs_model"] = self.model  # seeds the cached_property
+        return info
 
 
 def read_predictor(path: Path, rel: str, class_name: str) -> PredictorInfo:
