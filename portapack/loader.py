@@ -6,20 +6,18 @@ Errors name the file, the line, the field path, the bad value and the fix; unkno
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .errors import Problem, SpecError
 from .server_spec import NO_ENTRY
 from .signature import PredictorInfo, read_predictor
 from .spec import Spec, cross_field_problems
+from .specfile import problem_at, read_yaml, where
 
 SPEC_FILENAME = "portapack.yaml"
 # Never copied by the default `files:` (hidden files are skipped as well).
@@ -57,15 +55,15 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     """
     spec_path = find_spec(path)
     rel_name = spec_path.name
-    data, lines = _read_yaml(spec_path)
+    data, lines = read_yaml(spec_path)
     try:
         spec = Spec.model_validate(data, context={"cross_checks": False})
     except ValidationError as exc:
-        problems = [_problem(rel_name, lines, err) for err in exc.errors()]
+        problems = [problem_at(rel_name, lines, err, Spec) for err in exc.errors()]
         if "predictor" not in data and "server" not in data:  # the other rules did not run
-            problems.append(Problem(_where(rel_name, lines, ()), NO_ENTRY))
+            problems.append(Problem(where(rel_name, lines, ()), NO_ENTRY))
         raise SpecError(problems) from None
-    cross = [Problem(_where(rel_name, lines, loc), msg) for loc, msg in cross_field_problems(spec)]
+    cross = [Problem(where(rel_name, lines, loc), msg) for loc, msg in cross_field_problems(spec)]
     if cross:
         raise SpecError(cross)
     root = spec_path.parent.resolve()
@@ -75,13 +73,13 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     files = sorted(set(files) | _local_weights(spec, root, rel_name, lines, problems, exclude))
     predictor = None if spec.server else _predictor(spec, root, rel_name, lines, problems)
     if predictor is not None and spec.predictor_file not in files:
-        problems.append(Problem(_where(rel_name, lines, ("files",)),
+        problems.append(Problem(where(rel_name, lines, ("files",)),
                                 f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
     if predictor is not None:
         problems += _check_examples(spec, predictor, rel_name, lines)
         from .files import example_file_problems  # "@cat.png" must exist
 
-        problems += example_file_problems(spec, predictor, root, lambda loc: _where(rel_name, lines, loc))
+        problems += example_file_problems(spec, predictor, root, lambda loc: where(rel_name, lines, loc))
     if problems:
         raise SpecError(problems)
     return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))
@@ -91,7 +89,7 @@ def _predictor(spec: Spec, root: Path, rel_name: str, lines: dict,
                problems: list[Problem]) -> PredictorInfo | None:
     """The predictor class's contract, read statically (problems appended, None on failure)."""
     if not all(part.isidentifier() for part in spec.predictor_module.split(".")):
-        problems.append(Problem(_where(rel_name, lines, ("predictor",)),
+        problems.append(Problem(where(rel_name, lines, ("predictor",)),
                                 f"'{spec.predictor_file}' cannot be imported as a Python module; "
                                 "use a file name made of letters, digits and '_'"))
     try:
@@ -101,108 +99,6 @@ def _predictor(spec: Spec, root: Path, rel_name: str, lines: dict,
         return None
 
 
-# -- YAML with line numbers ---------------------------------------------------------------------
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(Problem(path.name, f"cannot read the spec: {exc}")) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(Problem(where, f"invalid YAML: {problem}")) from None
-    if not isinstance(data, dict):
-        raise SpecError(Problem(path.name, "the spec must be a mapping with at least "
-                                "'name:' and 'predictor:'; run 'portapack init' for a starter"))
-    lines: dict[tuple, int] = {}
-    _index(node, (), lines)
-    return data, lines
-
-
-def _index(node: yaml.Node | None, path: tuple, out: dict[tuple, int]) -> None:
-    if node is None:
-        return
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            out[path + (key.value,)] = key.start_mark.line + 1
-            _index(value, path + (key.value,), out)
-            out[path + (key.value,)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, path + (i,), out)
-
-
-def _where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            line = lines[loc[:cut]]
-            break
-    else:
-        line = None
-    dotted = ".".join(str(p) for p in loc)
-    where = f"{name}:{line}" if line else name
-    return f"{where} {dotted}" if dotted else where
-
-
-def _problem(name: str, lines: dict[tuple, int], err: dict[str, Any]) -> Problem:
-    raw_loc = err["loc"]
-    loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
-        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
-    kind, value = err["type"], err.get("input")
-    if kind == "extra_forbidden":
-        allowed = _fields_at(Spec, loc[:-1])
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean '{guess[0]}'?" if guess else f"allowed: {', '.join(allowed)}"
-        return Problem(_where(name, lines, loc), f"unknown field '{loc[-1]}'; {hint}")
-    if kind == "missing":
-        return Problem(_where(name, lines, loc[:-1]), f"'{loc[-1]}' is required")
-    msg = err["msg"].removeprefix("Value error, ")
-    if kind == "string_pattern_mismatch":
-        msg = _PATTERN_HINTS.get(loc[-1] if loc and isinstance(loc[-1], str) else "", msg)
-        if "[key]" in raw_loc or (len(loc) >= 2 and loc[0] in ("env", "secrets")):
-            msg = "must be an environment variable name: letters, digits and '_'"
-    if kind == "literal_error" and loc == ("python",):
-        msg = "must be one of \"3.10\", \"3.11\", \"3.12\", \"3.13\""
-    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
-    return Problem(_where(name, lines, loc), msg + shown)
-
-
-_PATTERN_HINTS = {
-    "name": "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
-    "predictor": "must be in the form 'predict.py:Predictor' (FILE.py:Class)",
-    "memory": "must be a number with a binary unit, such as '512Mi' or '16Gi'",
-}
-
-
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The field names of the model found by walking ``loc`` down from ``model``."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(part) if isinstance(current, type) and issubclass(
-            current, BaseModel) else None
-        if field is None:
-            return []
-        current = _model_in(field.annotation)
-    return list(current.model_fields) if current else []
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
-
-
 # -- requirements, files, examples --------------------------------------------------------------
 def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list[Problem]) -> list[str]:
     if isinstance(spec.requirements, list):
@@ -210,14 +106,14 @@ def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list
     else:
         path = root / spec.requirements
         if not path.is_file():
-            problems.append(Problem(_where(name, lines, ("requirements",)),
+            problems.append(Problem(where(name, lines, ("requirements",)),
                                     f"requirements file '{spec.requirements}' not found"))
             return []
         reqs = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
         reqs = [r for r in reqs if r and not r.startswith("#")]
     for i, req in enumerate(reqs):
         if not req.strip() or "\n" in req or req.strip().startswith("-"):
-            problems.append(Problem(_where(name, lines, ("requirements", i)),
+            problems.append(Problem(where(name, lines, ("requirements", i)),
                                     f"{req!r} is not a pip requirement (options such as "
                                     "'--index-url' are not supported)"))
     return [r.strip() for r in reqs]
@@ -239,7 +135,7 @@ def _files(spec: Spec, root: Path, name: str, lines: dict, problems: list[Proble
         return sorted(found)
     for i, pattern in enumerate(spec.files):
         if pattern.startswith("/") or ".." in pattern.split("/"):
-            problems.append(Problem(_where(name, lines, ("files", i)),
+            problems.append(Problem(where(name, lines, ("files", i)),
                                     f"'{pattern}' must be relative to the spec file, inside its folder"))
             continue
         matched = False
@@ -249,7 +145,7 @@ def _files(spec: Spec, root: Path, name: str, lines: dict, problems: list[Proble
                 found.add(rel)
                 matched = True
         if not matched:
-            problems.append(Problem(_where(name, lines, ("files", i)),
+            problems.append(Problem(where(name, lines, ("files", i)),
                                     f"'{pattern}' matches no file; fix or remove it"))
     return sorted(found)
 
@@ -263,7 +159,7 @@ def _local_weights(spec: Spec, root: Path, name: str, lines: dict, problems: lis
             continue
         path = (root / weight.source).resolve()
         if not path.is_relative_to(root) or not path.exists():
-            problems.append(Problem(_where(name, lines, ("weights", i, "source")),
+            problems.append(Problem(where(name, lines, ("weights", i, "source")),
                                     f"'{weight.source}' must be an existing file or folder "
                                     "inside the spec's folder"))
             continue
@@ -296,20 +192,20 @@ def _check_examples(spec: Spec, predictor: PredictorInfo, name: str, lines: dict
     required = {i.name for i in predictor.inputs if i.required}
     problems = []
     for n, example in enumerate(spec.examples):
-        where = _where(name, lines, ("examples", n, "input"))
+        at = where(name, lines, ("examples", n, "input"))
         unknown = sorted(set(example.input) - known)
         missing = sorted(required - set(example.input))
         if unknown:
-            problems.append(Problem(where, f"example {n + 1}: predict() has no input "
+            problems.append(Problem(at, f"example {n + 1}: predict() has no input "
                                     f"{', '.join(unknown)}; inputs: {', '.join(sorted(known)) or 'none'}"))
         if missing:
-            problems.append(Problem(where, f"example {n + 1}: required input "
+            problems.append(Problem(at, f"example {n + 1}: required input "
                                     f"{', '.join(missing)} is missing"))
         if not unknown and not missing:
             inputs = predictor.inputs_model
             try:
                 inputs.model.model_validate(example.input)
             except inputs.error as exc:
-                problems.append(Problem(where, f"example {n + 1}: {inputs.message(exc)}; every "
+                problems.append(Problem(at, f"example {n + 1}: {inputs.message(exc)}; every "
                                         "target would refuse this request"))
     return problems
