@@ -21,8 +21,8 @@ from ..errors import Problem, SpecError
 from ..spec import PYTHON_VERSIONS
 from .base import Imported, slug, user_files, without_platform_sdk
 from .cog_runner import DRAIN
-from .source import add_imports, dict_reads, parse, platform_bindings
-from .typed import DICT_INPUT, infer, wrapper
+from .source import add_imports, parse, platform_bindings
+from .typed import DICT_INPUT, dict_reads, infer, wrapper
 
 HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py")
 

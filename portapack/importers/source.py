@@ -1,6 +1,6 @@
 """Reading and rewriting the user's Python without running it.
 
-``ast`` answers questions (what does the handler read from its input dict? on which line?);
+``ast`` answers questions (which names come from ``cog``? on which line?);
 ``libcst`` does the rewriting, because a concrete syntax tree gives the code back with the
 user's comments, blank lines, helpers and formatting intact, which ``ast.unparse`` loses.
 """
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import libcst as cst
 
@@ -220,93 +218,3 @@ def uses(tree: ast.AST, names: set[str]) -> list[tuple[str, int]]:
         if isinstance(node, ast.Name) and node.id in names:
             found.append((node.id, node.lineno))
     return sorted(found, key=lambda x: x[1])
-
-
-# -- what a handler reads from its input dict ---------------------------------------------------
-MISSING = object()
-
-
-@dataclass
-class DictReads:
-    """Keys a function reads literally from a dict variable, with defaults where given."""
-
-    keys: dict[str, Any] = field(default_factory=dict)  # key -> default literal, or MISSING
-    opaque: list[int] = field(default_factory=list)  # lines where the dict is used otherwise
-
-
-def dict_reads(fn: ast.FunctionDef | ast.AsyncFunctionDef, roots: set[str],
-               via: tuple[str, ...] = ()) -> DictReads:
-    """What ``fn`` reads from the dict named ``roots`` (or ``root["input"]`` when ``via`` is
-    ("input",)): ``d["k"]`` (required), ``d.get("k", default)`` (optional). Any other use of
-    the dict (passed on, iterated, ``**d``) is listed in ``opaque``."""
-    reads = DictReads()
-    aliases = set(roots) if not via else set()
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(fn):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-
-    def is_dict(node: ast.AST) -> bool:
-        if isinstance(node, ast.Name) and node.id in aliases:
-            return True
-        if via and isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
-                node.value.id in roots and _const(node.slice) == via[0]:
-            return True
-        return False
-
-    # ``job_input = job["input"]`` makes job_input an alias of the dict.
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name) and is_dict(node.value):
-            aliases.add(node.targets[0].id)
-    for node in ast.walk(fn):
-        if not is_dict(node) or (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)):
-            continue
-        parent = parents.get(node)
-        if isinstance(parent, ast.Assign) and parent.value is node:
-            continue  # the alias assignment itself
-        if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(
-                _const(parent.slice), str):
-            reads.keys.setdefault(_const(parent.slice), MISSING)
-            continue
-        if isinstance(parent, ast.Attribute) and parent.value is node and parent.attr == "get":
-            call = parents.get(parent)
-            if isinstance(call, ast.Call) and call.args and isinstance(_const(call.args[0]), str):
-                key = _const(call.args[0])
-                default = None
-                if len(call.args) > 1:
-                    try:
-                        default = ast.literal_eval(call.args[1])
-                    except ValueError:
-                        reads.opaque.append(call.lineno)
-                        continue
-                if reads.keys.get(key, MISSING) is not MISSING or key not in reads.keys:
-                    reads.keys[key] = default  # a d["k"] read anywhere keeps it required
-                continue
-        reads.opaque.append(getattr(node, "lineno", fn.lineno))
-    return reads
-
-
-def _const(node: ast.AST) -> Any:
-    return node.value if isinstance(node, ast.Constant) else None
-
-
-def kind_of(value: Any) -> str | None:
-    """The portapack input type for an example value, or None if it has none."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "str"
-    if isinstance(value, dict):
-        return "dict"
-    if isinstance(value, list) and value:
-        kinds = {kind_of(v) for v in value}
-        if kinds <= {"int", "float"} and "float" in kinds:
-            kinds = {"float"}
-        if len(kinds) == 1 and next(iter(kinds)) in ("str", "int", "float", "bool"):
-            return f"list[{next(iter(kinds))}]"
-    return None

@@ -18,7 +18,7 @@ import libcst as cst
 from ..errors import Problem, SpecError
 from .base import Note, env_name
 from .source import add_imports, dotted, parse
-from .typed import DICT_INPUT, infer, wrapper
+from .typed import DICT_INPUT, dict_reads, infer, wrapper
 
 KWARGS = {"config", "data_dir", "secrets"}
 PREDICTOR = "Predictor"
@@ -92,8 +92,7 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
     if problems:
         raise SpecError(problems)
     dict_fn = methods.get("preprocess") or predict
-    reads = __import__("portapack.importers.source", fromlist=["dict_reads"]).dict_reads(
-        dict_fn, {dict_fn.args.args[1].arg})
+    reads = dict_reads(dict_fn, {dict_fn.args.args[1].arg})
     inputs, why = infer(reads, example if isinstance(example, dict) else None)
     where = f"{rel}:{predict.lineno}"
     if inputs is None:
