@@ -1,5 +1,5 @@
 """``portapack import runpod``: a RunPod queue worker (``handler(job)`` started with
-``runpod.serverless.start``) and its Dockerfile.
+``runpod.serverless.start``) and its Dockerfile (read by :mod:`.runpod_dockerfile`).
 
 Worker conventions as runpod 1.12.0 and docs.runpod.io/serverless/workers/handler-functions
 show them (read 2026-12-01): ``job["input"]`` holds the request, a returned ``{"error": ...}``
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import ast
 import json
-import re
-import shlex
 from pathlib import Path
 from typing import Any
 
 import libcst as cst
 
 from ..errors import Problem, SpecError
-from ..spec import PYTHON_VERSIONS
-from .base import Imported, slug, user_files, without_platform_sdk
+from .base import Imported, slug, user_files
 from .cog_runner import DRAIN
+from .runpod_dockerfile import read_dockerfile
 from .source import add_imports, parse, platform_bindings
 from .typed import DICT_INPUT, dict_reads, infer, wrapper
 
@@ -81,7 +79,7 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
         imported.note(f"{rel}:{start.lineno}", "concurrency_modifier is not a constant: not "
                       "carried (set scaling.concurrency)", lost=True)
     example = _example(src, imported)
-    requirements = _dockerfile(src, spec, imported)
+    requirements = read_dockerfile(src, spec, imported)
     bound = platform_bindings(tree, "runpod")
     others = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
               and n.value.id in bound and n.lineno != start.lineno]
@@ -195,116 +193,3 @@ def _example(src: Path, imported: Imported) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
         raise SpecError(Problem("test_input.json", "must be {\"input\": {...}}"))
     return data["input"]
-
-
-def _logical_lines(text: str) -> list[str]:
-    lines, current = [], ""
-    for raw in text.splitlines():
-        if raw.strip().startswith("#") and not current:
-            continue
-        current += raw.rstrip()
-        if current.endswith("\\"):
-            current = current[:-1] + " "
-            continue
-        if current.strip():
-            lines.append(current.strip())
-        current = ""
-    return lines
-
-
-def _dockerfile(src: Path, spec: dict[str, Any], imported: Imported) -> list[str]:
-    path = src / "Dockerfile"
-    requirements: list[str] = []
-    if not path.is_file():
-        imported.note("Dockerfile", "none found: dependencies come from requirements.txt only")
-        if (src / "requirements.txt").is_file():
-            requirements = _req_file(src, "requirements.txt", imported)
-        return _without_runpod(requirements, imported)
-    env: dict[str, str] = {}
-    system: list[str] = []
-    commands: list[str] = []
-    for line in _logical_lines(path.read_text(encoding="utf-8")):
-        op, _, rest = line.partition(" ")
-        op = op.upper()
-        if op == "FROM":
-            image = rest.split()[0]
-            m = re.match(r"(?:docker\.io/)?(?:library/)?python:(\d\.\d+)", image)
-            if m and m.group(1) in PYTHON_VERSIONS:
-                spec["python"] = m.group(1)
-            else:
-                spec.setdefault("targets", {})["runpod"] = {"base_image": image}
-                imported.note("Dockerfile FROM", f"{image} became targets.runpod.base_image; the "
-                              "other targets use their own base images", lost=True)
-        elif op == "ENV":
-            env.update(_env(rest))
-        elif op == "RUN":
-            for part in re.split(r"\s*(?:&&|;)\s*", rest):
-                _run_part(part, src, requirements, system, commands, spec, imported)
-        elif op in ("ARG", "ENTRYPOINT", "USER", "VOLUME", "HEALTHCHECK", "SHELL"):
-            imported.note(f"Dockerfile {op}", f"'{line}' is not carried", lost=True)
-    if env:
-        spec["env"] = env
-    if system:
-        spec["system_packages"] = system
-    if commands:
-        spec["build_commands"] = commands
-    return _without_runpod(requirements, imported)
-
-
-def _run_part(part: str, src: Path, requirements: list[str], system: list[str], commands: list[str],
-              spec: dict[str, Any], imported: Imported) -> None:
-    words = shlex.split(part) if part else []
-    if not words:
-        return
-    version = re.match(r"python(3\.\d+)$", words[0])
-    if version and version.group(1) in PYTHON_VERSIONS and "python" not in spec:
-        spec["python"] = version.group(1)
-    if "pip" in words and "install" in words:
-        args = words[words.index("install") + 1:]
-        n = 0
-        while n < len(args):
-            arg = args[n]
-            if arg in ("-r", "--requirement") and n + 1 < len(args):
-                requirements += _req_file(src, args[n + 1].lstrip("/"), imported)
-                n += 2
-                continue
-            if not arg.startswith("-"):
-                requirements.append(arg)
-            n += 1
-    elif words[:2] in (["apt-get", "install"], ["apt", "install"]):
-        system += [w for w in words[2:] if not w.startswith("-")]
-    elif words[:2] in (["apt-get", "update"], ["apt", "update"], ["apt-get", "clean"]) or (
-            words[:2] == ["rm", "-rf"] and all(w.startswith("/var/lib/apt") for w in words[2:])):
-        return
-    else:
-        commands.append(part)
-        imported.note("Dockerfile RUN", f"'{part}' became a build command on every target")
-
-
-def _req_file(src: Path, rel: str, imported: Imported) -> list[str]:
-    path = src / rel
-    if not path.is_file():
-        imported.note("Dockerfile", f"requirements file {rel} not found beside the Dockerfile", lost=True)
-        return []
-    reqs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split(" #")[0].strip()
-        if line.startswith("-"):
-            imported.note(rel, f"pip option '{line}' not carried", lost=True)
-        elif line and not line.startswith("#"):
-            reqs.append(line)
-    return reqs
-
-
-def _without_runpod(requirements: list[str], imported: Imported) -> list[str]:
-    kept, dropped = without_platform_sdk(requirements, "runpod")
-    if dropped:
-        imported.note("requirements", f"dropped {', '.join(dropped)} (the runpod target adds it)")
-    return kept
-
-
-def _env(rest: str) -> dict[str, str]:
-    words = shlex.split(rest)
-    if words and "=" not in words[0]:  # legacy `ENV KEY value with spaces`
-        return {words[0]: " ".join(words[1:])}
-    return dict(w.split("=", 1) for w in words if "=" in w)
