@@ -8,48 +8,8 @@ from pathlib import Path
 from .errors import BuildError
 from .loader import SPEC_FILENAME
 
-SPEC = """\
-# portapack.yaml: one spec, every platform. Reference: portapack's README.
-name: {name}
-predictor: predict.py:Predictor
-python: "3.11"
-requirements:
-  - pydantic>=2
-resources:
-  cpu: 1
-  memory: 1Gi
-  # gpu: A100-80GB        # run 'portapack targets' for the GPU names
-scaling:
-  min_replicas: 0
-  max_replicas: 1
-  concurrency: 1
-  timeout: 60
-examples:
-  - input: {{text: "hello world"}}
-    output: {{text: "HELLO WORLD", length: 11}}
-"""
-
-PREDICTOR = '''\
-"""A plain predictor: no platform imports. load() runs once, predict() per request."""
-
-from typing import Annotated, Literal
-
-from pydantic import Field
-
-
-class Predictor:
-    def load(self) -> None:
-        # Load weights here (read them from a `weights:` path or files beside this one).
-        self.ready = True
-
-    def predict(
-        self,
-        text: Annotated[str, Field(min_length=1, max_length=1000, description="Input text")],
-        style: Literal["upper", "lower"] = "upper",
-    ) -> dict:
-        out = text.upper() if style == "upper" else text.lower()
-        return {"text": out, "length": len(text)}
-'''
+# The starter files are templates/init/: what `init` writes is read as it will be written.
+STARTER = {SPEC_FILENAME: "init/portapack.yaml.j2", "predict.py": "init/predict.py.j2"}
 
 
 def write_starter(directory: Path, name: str | None = None) -> list[Path]:
@@ -59,7 +19,9 @@ def write_starter(directory: Path, name: str | None = None) -> list[Path]:
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", name):
         raise BuildError(f"'{name}' is not a valid model name; pass --name with lowercase "
                          "letters, digits and '-'")
-    files = {directory / SPEC_FILENAME: SPEC.format(name=name), directory / "predict.py": PREDICTOR}
+    from .render import render
+
+    files = {directory / file: render(template, {"name": name}) for file, template in STARTER.items()}
     existing = [str(p) for p in files if p.exists()]
     if existing:
         raise BuildError(f"{', '.join(existing)} already exists; init never overwrites files")
