@@ -19,7 +19,8 @@ from .commands.project import build, init, schema, targets, validate
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="portapack")
 def main() -> None:
-    """Write a model once; ship it to Modal, Replicate (Cog), Baseten (Truss) and RunPod."""
+    """Write a model once; build, test and deploy it on every platform with a target
+    ('portapack targets' lists them)."""
     # SIGTERM unwinds like Ctrl-C, so servers that test/serve started are always stopped.
     signal.signal(signal.SIGTERM, _terminate)
 

@@ -29,13 +29,12 @@ class Server(StrictModel):
         description="Shell command that starts the server in the foreground, e.g. 'vllm serve "
         "/weights/model --port 8000'. Runs in the project folder.",
     )
-    # le=65534: RunPod's health sidecar listens on port + 1.
-    port: int = Field(ge=1, le=65534, description="Port the server listens on.")
+    port: int = Field(ge=1, le=65535, description="Port the server listens on.")
     health: str = Field("/health", pattern=ROUTE, description="GET route answering 200 when ready.")
     routes: list[Annotated[str, Field(pattern=ROUTE)]] = Field(
         min_length=1,
-        description="Routes clients may call; the first is Truss's predict_endpoint and the one "
-        "Cog exposes as typed inputs.",
+        description="Routes clients may call; the first is the main one (a platform that serves "
+        "a single route, or typed inputs for one, serves this one).",
     )
     startup_timeout: int = Field(600, ge=10, le=3600, description="Seconds to wait for health.")
 

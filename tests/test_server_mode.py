@@ -105,6 +105,18 @@ def test_port_8080_is_refused_on_truss_only(tmp_path):
     portapack.build(root, ["modal", "runpod", "cog"], tmp_path / "out")
 
 
+def test_port_65535_is_refused_on_runpod_only(tmp_path):
+    """RunPod's /ping sidecar listens on port + 1: the rule is RunPod's, not the spec's."""
+    root = spec_with(tmp_path, server={"command": "python3 tiny_openai.py --port 65535",
+                                       "port": 65535, "routes": ["/v1/chat/completions"]},
+                     examples=[])
+    with pytest.raises(SpecError) as info:
+        portapack.build(root, "runpod", tmp_path / "out")
+    assert "server.port: RunPod's health sidecar listens on port + 1" in str(info.value)
+    assert not (tmp_path / "out" / "runpod").exists()
+    portapack.build(root, ["modal", "truss", "cog"], tmp_path / "out")
+
+
 def test_cog_needs_an_openai_first_route(tmp_path):
     root = spec_with(tmp_path, server={"command": "python3 tiny_openai.py --port 9471",
                                        "port": 9471, "routes": ["/v1/models"]}, examples=[])

@@ -186,6 +186,10 @@ class RunpodTarget(Target):
 
     def validate(self, project: Project) -> list[str]:
         spec, problems = project.spec, super().validate(project)
+        if spec.server is not None and spec.server.port == 65535:
+            # The /ping sidecar (server.py) listens on port + 1, which must exist.
+            problems.append("server.port: RunPod's health sidecar listens on port + 1, so "
+                            "65535 cannot be used; choose a port up to 65534")
         if spec.resources.gpu is not None:
             try:
                 select_gpu(spec.resources.gpu, spec.targets.runpod.gpu_type_ids,
