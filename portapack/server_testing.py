@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .builder import build
+from .case_results import CaseResult, TestReport
 from .errors import PortapackError
 from .loader import Project
 from .server_runtime import HttpReply, ServerRuntime, lookup_text, stream_text
 from .server_spec import HttpExample, lookup
-from .testing import CaseResult, TestReport
 
 
 def check(example: HttpExample, reply: HttpReply) -> str | None:

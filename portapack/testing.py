@@ -4,20 +4,16 @@ target's artifact under that platform's own local runtime, plus one invalid requ
 from __future__ import annotations
 
 import copy
-import difflib
-import json
-import math
 import os
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .builder import build
+from .case_results import CaseResult, TestReport, names_input, same
 from .errors import PortapackError
-from .filecompare import file_difference, first_file_difference, is_file_expectation, shorten
+from .filecompare import first_file_difference
 from .files import with_example_files
 from .loader import Project
 from .local import LocalPredictor, PredictorFailed, missing_module
@@ -27,77 +23,6 @@ from .validation import InvalidInput, inputs_validator
 
 REFERENCE = "in-process"
 NO_REFERENCE = object()  # an example whose expected output is unknown (the reference failed)
-
-
-@dataclass
-class CaseResult:
-    """One request against one target."""
-
-    target: str
-    case: str  # "example 1", "invalid", "example 1 (stream)"
-    ok: bool
-    seconds: float = 0.0
-    expected: Any = None
-    actual: Any = None
-    error: str | None = None
-    skipped: str | None = None  # why this check could not run here (then ok is False)
-
-    def diff(self) -> str:
-        # Files as "<file N bytes sha256 ...>"; repr() for anything JSON cannot show: never a crash.
-        want = json.dumps(shorten(self.expected), indent=2, sort_keys=True, ensure_ascii=False,
-                          default=repr).splitlines()
-        got = json.dumps(shorten(self.actual), indent=2, sort_keys=True, ensure_ascii=False,
-                         default=repr).splitlines()
-        return "\n".join(difflib.unified_diff(want, got, "expected", "actual", lineterm=""))
-
-
-@dataclass
-class TestReport:
-    results: list[CaseResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.results) and all(r.ok for r in self.results)
-
-    @property
-    def failures(self) -> list[CaseResult]:
-        return [r for r in self.results if not r.ok and not r.skipped]
-
-    @property
-    def skipped(self) -> list[CaseResult]:
-        """Checks that could not run here (never a pass: ``ok`` is False when any exist)."""
-        return [r for r in self.results if r.skipped]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "skipped": len(self.skipped), "results": [
-            {"target": r.target, "case": r.case, "ok": r.ok, "seconds": round(r.seconds, 4),
-             "expected": r.expected, "actual": r.actual, "error": r.error, "skipped": r.skipped}
-            for r in self.results]}
-
-
-def same(expected: Any, actual: Any, tolerance: float | None) -> bool:
-    """Equal as JSON values (a bool is never a number); floats within ``tolerance`` if given;
-    files (a data: URI or ``{"sha256": ...}`` expected) by content."""
-    if is_file_expectation(expected):
-        return file_difference(expected, actual) is None
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        return expected.keys() == actual.keys() and all(
-            same(expected[k], actual[k], tolerance) for k in expected)
-    if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(
-            same(e, a, tolerance) for e, a in zip(expected, actual, strict=False))
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return type(expected) is type(actual) and expected == actual
-    if isinstance(expected, int | float) and isinstance(actual, int | float):
-        if tolerance is None:
-            return expected == actual
-        return math.isclose(expected, actual, rel_tol=tolerance, abs_tol=tolerance)
-    return type(expected) is type(actual) and expected == actual
-
-
-def names_input(error: str | None, name: str) -> bool:
-    """Whether an error message names the input (``input 'x'`` or an item ``input 'x.0'``)."""
-    return re.search(rf"input '{re.escape(name)}['.]", error or "") is not None
 
 
 def invalid_request(project: Project) -> tuple[dict[str, Any], str] | None:
@@ -316,3 +241,8 @@ def test(
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a library function, not a pytest test
+
+
+# Results and comparisons live in case_results.py; callers and tests import them from here too.
+__all__ = ["REFERENCE", "CaseResult", "TestReport", "gpu_missing", "invalid_request", "names_input",
+           "run_tests", "same", "test"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from ..case_results import CaseResult, TestReport
 from ..envs import pinned
 from ..files import with_example_files
 from ..loader import Project
@@ -25,7 +26,7 @@ from ..runtimes.base import Outcome, Runtime
 from ..targets.cog.runtime import CogRuntime
 from ..targets.runpod.runtime import RunpodRuntime
 from ..targets.truss.runtime import TrussRuntime
-from ..testing import REFERENCE, CaseResult, TestReport, run_tests
+from ..testing import REFERENCE, run_tests
 from .base import SKIP_DIRS
 
 ORIGINAL = "original"

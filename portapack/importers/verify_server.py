@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..case_results import CaseResult
 from ..loader import Project
 from ..server_runtime import HttpReply, stream_text
 from ..server_spec import CHAT_ROUTE, COMPLETIONS_ROUTE, HttpExample
-from ..testing import CaseResult
 from .base import SKIP_DIRS
 
 ORIGINAL = "original"
