@@ -3,12 +3,12 @@
 A target is data plus one pure mapping: ``context(project)`` turns the project into a flat
 dict of template variables; the templates under ``templates/<name>/`` write the files.
 What a platform cannot express is declared in ``unsupported`` (feature -> reason) and
-collected by one generic check, never by ``if target == ...`` in the core.
+collected by one generic check, never by ``if target == ...`` in the core. The features and
+which ones a spec asks for are in :mod:`.features` (also importable from here).
 """
 
 from __future__ import annotations
 
-import enum
 import shutil
 import sys
 from dataclasses import dataclass
@@ -22,28 +22,11 @@ from ..sandbox import link_or_copy
 from ..signature import REQUIRED
 from ..strict import StrictModel
 from .artifacts import local_weights, pydantic_fields
+from .features import Feature, requested_features
 from .samples import samples_context
 
 if TYPE_CHECKING:
     from ..loader import Project
-
-
-class Feature(enum.Enum):
-    """Spec features a target may be unable to express."""
-
-    GPU = "resources.gpu"
-    MULTI_GPU = "resources.gpu count"
-    CPU = "resources.cpu"
-    MEMORY = "resources.memory"
-    MIN_REPLICAS = "scaling.min_replicas"
-    MAX_REPLICAS = "scaling.max_replicas"
-    IDLE_TIMEOUT = "scaling.idle_timeout"
-    CONCURRENCY = "scaling.concurrency"
-    TIMEOUT = "scaling.timeout"
-    SECRETS = "secrets"
-    DICT_INPUT = "dict inputs"
-    WEIGHTS_S3 = "weights from s3://"
-    WEIGHTS_GS = "weights from gs://"
 
 
 @dataclass(frozen=True)
@@ -64,28 +47,6 @@ class GpuMapping:
 
     name: str
     exact: bool = True
-
-
-def requested_features(project: Project) -> set[Feature]:
-    """The features this spec actually asks for (fields the user set, inputs it declares)."""
-    spec = project.spec
-    used: set[Feature] = set()
-    if spec.resources.gpu:
-        used.add(Feature.GPU)
-        if spec.resources.gpu.count > 1:
-            used.add(Feature.MULTI_GPU)
-    set_fields = spec.resources.model_fields_set | spec.scaling.model_fields_set
-    for feature in Feature:
-        section, _, field = feature.value.partition(".")
-        if section in ("resources", "scaling") and field in set_fields and feature is not Feature.GPU:
-            used.add(feature)
-    if spec.secrets:
-        used.add(Feature.SECRETS)
-    if project.predictor and any(i.kind == "dict" for i in project.predictor.inputs):
-        used.add(Feature.DICT_INPUT)
-    schemes = {w.scheme for w in spec.weights}
-    used |= {f for s, f in (("s3", Feature.WEIGHTS_S3), ("gs", Feature.WEIGHTS_GS)) if s in schemes}
-    return used
 
 
 @dataclass(frozen=True)
@@ -305,4 +266,5 @@ def gpu_table(targets: list[Target]) -> list[dict[str, str]]:
     return rows
 
 
-__all__ = ["Feature", "GpuMapping", "Note", "Target", "REQUIRED", "gpu_table", "pydantic_fields"]
+__all__ = ["Feature", "GpuMapping", "Hardware", "Note", "Target", "REQUIRED", "gpu_table",
+           "pydantic_fields", "requested_features"]
