@@ -177,7 +177,6 @@ class RunpodTarget(Target):
             local_weights=local_weights(project),
             code_entries=list(code_entries(project)),
             concurrency=spec.scaling.concurrency,
-            is_async=spec.scaling.concurrency > 1,
             secrets=spec.secrets,
             example_input=example,
             endpoint=self.endpoint(project),

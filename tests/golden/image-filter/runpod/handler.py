@@ -3,6 +3,7 @@
 # Run one job locally:  python -u handler.py --test_input '{"input": {"image": "<data: URI of cat.png>"}}'
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
+import asyncio
 import itertools
 import os
 from typing import Literal
@@ -67,7 +68,7 @@ def file_output(job_id):
     return upload
 
 
-def handler(job):
+async def handler(job):
     """Validate job["input"], run one prediction; {"error": ...} marks the job failed."""
     try:
         inputs = Inputs.model_validate(job.get("input") or {})
@@ -75,7 +76,9 @@ def handler(job):
         return {"error": validation_message(exc)}
     try:
         with file_inputs(inputs.model_dump(), FILE_INPUTS) as kwargs:
-            result = predictor.predict(**kwargs)
+            # In a worker thread: RunPod's SDK calls a plain handler on its event loop, which
+            # blocks it (and concurrent jobs) and breaks predictors that run asyncio themselves.
+            result = await asyncio.to_thread(predictor.predict, **kwargs)
             # numpy values become numbers; files (a Path, bytes, a PIL image) a URL or data: URI.
             return convert_output(result, file_output(job["id"]))
     except (FileInputError, FileOutputError) as exc:

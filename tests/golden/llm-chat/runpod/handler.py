@@ -2,6 +2,7 @@
 
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
+import asyncio
 import itertools
 import os
 
@@ -60,7 +61,7 @@ def file_output(job_id):
     return upload
 
 
-def handler(job):
+async def handler(job):
     """Stream each item the predictor yields; /runsync returns the aggregated list."""
     try:
         inputs = Inputs.model_validate(job.get("input") or {})
@@ -69,7 +70,11 @@ def handler(job):
         yield {"error": validation_message(exc)}
         return
     on_file = file_output(job["id"])
-    for item in predictor.predict(**inputs.model_dump()):
+    # Each item is pulled in a worker thread: RunPod's SDK calls a plain handler on its event
+    # loop, which blocks it and breaks predictors that run asyncio themselves.
+    items = iter(predictor.predict(**inputs.model_dump()))
+    done = object()
+    while (item := await asyncio.to_thread(next, items, done)) is not done:
         yield convert_output(item, on_file)
 
 

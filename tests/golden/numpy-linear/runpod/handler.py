@@ -84,7 +84,8 @@ async def handler(job):
     except ValidationError as exc:
         return {"error": validation_message(exc)}
     try:
-        # Concurrent jobs need an async handler: run the predictor in a worker thread.
+        # In a worker thread: RunPod's SDK calls a plain handler on its event loop, which
+        # blocks it (and concurrent jobs) and breaks predictors that run asyncio themselves.
         result = await asyncio.to_thread(predictor.predict, **inputs.model_dump())
         # numpy values become numbers; files (a Path, bytes, a PIL image) a URL or data: URI.
         return convert_output(result, file_output(job["id"]))

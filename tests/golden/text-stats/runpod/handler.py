@@ -3,6 +3,7 @@
 # Run one job locally:  python -u handler.py --test_input '{"input": {"text": "I love it, love it!"}}'
 # Serve the local API:  python -u handler.py --rp_serve_api --rp_api_port 8000
 
+import asyncio
 import itertools
 import os
 from typing import Literal
@@ -62,14 +63,16 @@ def file_output(job_id):
     return upload
 
 
-def handler(job):
+async def handler(job):
     """Validate job["input"], run one prediction; {"error": ...} marks the job failed."""
     try:
         inputs = Inputs.model_validate(job.get("input") or {})
     except ValidationError as exc:
         return {"error": validation_message(exc)}
     try:
-        result = predictor.predict(**inputs.model_dump())
+        # In a worker thread: RunPod's SDK calls a plain handler on its event loop, which
+        # blocks it (and concurrent jobs) and breaks predictors that run asyncio themselves.
+        result = await asyncio.to_thread(predictor.predict, **inputs.model_dump())
         # numpy values become numbers; files (a Path, bytes, a PIL image) a URL or data: URI.
         return convert_output(result, file_output(job["id"]))
     except FileOutputError as exc:

@@ -69,7 +69,8 @@ async def handler(job):
         yield {"error": validation_message(exc)}
         return
     on_file = file_output(job["id"])
-    # Concurrent jobs need an async handler: pull each item in a worker thread.
+    # Each item is pulled in a worker thread: RunPod's SDK calls a plain handler on its event
+    # loop, which blocks it and breaks predictors that run asyncio themselves.
     items = iter(predictor.predict(**inputs.model_dump()))
     done = object()
     while (item := await asyncio.to_thread(next, items, done)) is not done:
