@@ -25,8 +25,8 @@ IMPORTABLE = [
     ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
     ("cog", "secret-runner"), ("cog", "gpu-model"), ("cog", "path-filter"), ("cog", "file-upper"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
-    ("truss", "docker-server"), ("truss", "docker-server-cpu"),
-    ("runpod", "plain-handler"), ("runpod", "generator-handler"),
+    ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
+    ("runpod", "plain-handler"), ("runpod", "generator-handler"), ("runpod", "async-stream-handler"),
 ]
 
 

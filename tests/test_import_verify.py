@@ -26,8 +26,10 @@ CASES = [
     ("cog", "file-upper", ['{"document": "@note.txt"}', '{"document": "@note.txt", "notes": "@note.txt"}']),
     ("truss", "typed-model", []),
     ("truss", "streaming-model", []),
+    ("truss", "flow-model", []),  # preprocess -> async predict -> postprocess
     ("runpod", "plain-handler", []),
     ("runpod", "generator-handler", []),
+    ("runpod", "async-stream-handler", []),  # an async generator, drained per request
 ]
 
 

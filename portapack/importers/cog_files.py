@@ -16,16 +16,6 @@ import libcst as cst
 
 from .source import resolve
 
-FILE_BYTES = '''
-
-def _file_bytes(value):
-    """A cog.File output was a file object: its content, as bytes (a portapack file output)."""
-    if value.seekable():
-        value.seek(0)  # Cog read such outputs from the start (its upload_file seeks to 0)
-    data = value.read()
-    return data.encode() if isinstance(data, str) else data
-'''
-
 
 def path_expr(tree: ast.Module, bound: dict[str, str]) -> tuple[str, tuple[str, str]]:
     """How the rewritten runner names ``pathlib.Path``, and the import it needs: ``Path``
@@ -118,11 +108,11 @@ class _WrapReturns(cst.CSTTransformer):
 
 def file_output(fn: cst.FunctionDef, bound: dict[str, str]) -> tuple[cst.FunctionDef, bool]:
     """``-> File`` becomes ``-> bytes`` and each return hands back the file's bytes; True if
-    so (the caller appends :data:`FILE_BYTES`)."""
+    so (the caller appends templates/importers/file_bytes.py.j2)."""
     if fn.returns is None or resolve(fn.returns.annotation, bound) != "File":
         return fn, False
     fn = fn.visit(_WrapReturns(fn))
     return fn.with_changes(returns=fn.returns.with_changes(annotation=cst.Name("bytes"))), True
 
 
-__all__ = ["FILE_BYTES", "Replace", "file_input", "file_output", "open_inputs", "path_expr"]
+__all__ = ["Replace", "file_input", "file_output", "open_inputs", "path_expr"]

@@ -20,6 +20,7 @@ import ast
 from pathlib import Path
 
 from ..errors import Problem, SpecError
+from ..render import render
 from . import cog_files
 from .cog_rewriter import Runner, RunnerRewriter
 from .source import StripImports, add_imports, parse, platform_bindings
@@ -27,20 +28,6 @@ from .source import StripImports, add_imports, parse, platform_bindings
 FILE_TYPES = {"URLPath", "URLFile"}  # Cog internals (a deferred download), never user API
 HANDLED = {"BasePredictor", "BaseRunner", "Input", "Secret", "ConcatenateIterator",
            "AsyncConcatenateIterator", "streaming", "concurrent", "Path", "File"}
-DRAIN = '''
-
-def _drain(agen):
-    """Iterate an async generator from synchronous code, on an event loop of its own."""
-    loop = asyncio.new_event_loop()
-    try:
-        while True:
-            try:
-                yield loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    finally:
-        loop.close()
-'''
 
 
 def _ast_platform_name(node: ast.AST, bound: dict[str, str]) -> str | None:
@@ -100,10 +87,9 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
         p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()}
     new = add_imports(new, rewriter.imports, local)
     text = new.code
-    if rewriter.drain:
-        text = text.rstrip("\n") + "\n" + DRAIN
-    if rewriter.file_bytes:
-        text = text.rstrip("\n") + "\n" + cog_files.FILE_BYTES
+    helpers = ["drain"] * rewriter.drain + ["file_bytes"] * rewriter.file_bytes
+    for helper in helpers:  # module-level helpers the rewrite calls: templates/importers/
+        text = text.rstrip("\n") + "\n\n\n" + render(f"importers/{helper}.py.j2", {})
     # `from cog import Path`: the name stays, now bound to pathlib's Path
     renamed = {path_name} if bound.get(path_name) == "Path" else set()
     left = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name) and n.id in bound
@@ -119,4 +105,4 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     return result
 
 
-__all__ = ["DRAIN", "Runner", "rewrite"]
+__all__ = ["Runner", "rewrite"]

@@ -16,8 +16,8 @@ from typing import Any
 import libcst as cst
 
 from ..errors import Problem, SpecError
+from ..render import render
 from .base import Imported, slug, user_files
-from .cog_runner import DRAIN
 from .runpod_dockerfile import read_dockerfile
 from .source import add_imports, parse, platform_bindings
 from .typed import DICT_INPUT, dict_reads, infer, wrapper
@@ -126,21 +126,14 @@ def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_asyn
         call = f"asyncio.run({call})"
     method = wrapper("predict", inputs, "self._job", streaming=streaming,
                      returns="Iterator[Any]" if streaming else None)
-    if streaming:
-        job = f"def _job(self, payload):\n    yield from {call}\n"
-    else:
-        job = (f"def _job(self, payload):\n    result = {call}\n"
-               "    if isinstance(result, dict) and \"error\" in result:  # RunPod fails such a job\n"
-               "        raise RuntimeError(result[\"error\"])\n    return result\n")
+    if not streaming:
         imported.note(rel, "a returned {\"error\": ...} raises, so every target reports a failure "
                       "as RunPod does")
-    indent = lambda text: "".join(f"    {ln}\n" if ln else "\n" for ln in text.splitlines())  # noqa: E731
-    cls = ("\n\nclass Predictor:\n    \"\"\"The worker's handler as a portapack predictor.\"\"\"\n\n"
-           "    def load(self) -> None:\n        pass  # the worker loads its model at import, above\n\n"
-           + indent(method) + "\n" + indent(job))
-    text = module.code.rstrip("\n") + "\n" + cls
+    cls = render("importers/runpod_predictor.py.j2",
+                 {"method": method, "call": call, "streaming": streaming})
+    text = module.code.rstrip("\n") + "\n\n\n" + cls
     if is_async and streaming:
-        text += DRAIN
+        text = text.rstrip("\n") + "\n\n\n" + render("importers/drain.py.j2", {})
     wanted = [("", "asyncio")] if is_async else []
     if streaming:
         wanted += [("collections.abc", "Iterator"), ("typing", "Any")]

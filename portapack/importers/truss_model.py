@@ -110,21 +110,19 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
                                          "are not read by predict(): left out of the example"))
     streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(predict))
     is_async = isinstance(predict, ast.AsyncFunctionDef)
-    call = "self._truss_predict"
-    body = wrapper("predict", inputs, call, streaming=streaming,
-                   returns="Iterator[Any]" if streaming else None)
+    flow = None  # Truss's own order: preprocess -> predict -> postprocess
     if "preprocess" in methods or "postprocess" in methods or is_async:
-        inner = "self._truss_predict(payload_in)"
+        flow = "self._truss_predict(payload_in)"
         if "preprocess" in methods:
-            inner = inner.replace("payload_in", "self.preprocess(payload_in)")
+            flow = flow.replace("payload_in", "self.preprocess(payload_in)")
         if is_async:
-            inner = f"asyncio.run({inner})"
+            flow = f"asyncio.run({flow})"
         if "postprocess" in methods:
-            inner = f"self.postprocess({inner})"
-        body += f"\ndef _truss_flow(self, payload_in):\n    return {inner}\n"
-        body = body.replace("self._truss_predict(", "self._truss_flow(", 1)
+            flow = f"self.postprocess({flow})"
         result.notes.append(Note(where, "preprocess()/postprocess() and async predict() run in "
                                  "Truss's order inside predict()"))
+    body = wrapper("predict", inputs, "self._truss_flow" if flow else "self._truss_predict",
+                   streaming=streaming, returns="Iterator[Any]" if streaming else None, flow=flow)
     rewriter = _Rewriter(class_name, kept, body, rel)
     new = module.visit(rewriter)
     if rewriter.problems:

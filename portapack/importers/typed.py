@@ -147,19 +147,20 @@ def infer(reads: DictReads, example: dict[str, Any] | None) -> tuple[list[Inferr
 
 
 def wrapper(method: str, inputs: list[Inferred] | None, call: str, *, streaming: bool,
-            returns: str | None) -> str:
+            returns: str | None, flow: str | None = None) -> str:
     """The source of a typed ``predict`` that rebuilds the dict the original code expects and
-    hands it to ``call`` (e.g. ``self._truss_predict``)."""
-    ret = f" -> {returns}" if returns else ""
-    give = "yield from" if streaming else "return"
-    if inputs is None:
-        return (f"def {method}(self, {DICT_INPUT}: dict){ret}:\n"
-                f"    {give} {call}({DICT_INPUT})\n")
-    ordered = [i for i in inputs if i.default is MISSING] + [i for i in inputs if i.default is not MISSING]
-    params = ", ".join(i.parameter() for i in ordered)
-    required = [i for i in inputs if i.default is not None]
-    optional = [i for i in inputs if i.default is None]
-    body = "    payload = {" + ", ".join(f'"{i.name}": {i.name}' for i in required) + "}\n"
-    for i in optional:  # an absent key stays absent, as the original code would see it
-        body += f'    if {i.name} is not None:\n        payload["{i.name}"] = {i.name}\n'
-    return f"def {method}(self, {params}){ret}:\n{body}    {give} {call}(payload)\n"
+    hands it to ``call`` (e.g. ``self._truss_predict``); ``flow`` adds Truss's
+    ``_truss_flow(payload_in)`` returning that expression. Written by
+    templates/importers/typed_predict.py.j2."""
+    from ..render import render
+
+    ordered = None if inputs is None else (
+        [i for i in inputs if i.default is MISSING] + [i for i in inputs if i.default is not MISSING])
+    return render("importers/typed_predict.py.j2", {
+        "method": method, "call": call, "flow": flow, "dict_input": DICT_INPUT,
+        "ret": f" -> {returns}" if returns else "",
+        "give": "yield from" if streaming else "return",
+        "params": None if ordered is None else [i.parameter() for i in ordered],
+        "required": [i.name for i in inputs or () if i.default is not None],
+        "optional": [i.name for i in inputs or () if i.default is None],
+    })
