@@ -34,15 +34,15 @@ _LAZY = {
     "load_project": ".loader",
     "Note": ".targets",
     "TARGETS": ".targets",
-    "TestReport": ".testing",
+    "TestReport": ".case_results",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
     from .builder import BuildResult, TargetBuild
+    from .case_results import TestReport
     from .errors import BuildError, PortapackError, Problem, SpecError, TargetError
     from .loader import Project, load_project
     from .targets import TARGETS, Note
-    from .testing import TestReport
 
 
 def __getattr__(name: str) -> Any:
