@@ -2,7 +2,8 @@
 
 Pydantic v2, unknown keys forbidden. Cross-field rules are ``model_validator(mode="after")``;
 shorthand (``gpu: "H100:2"``, ``python: 3.11``) is normalised here so targets only ever see
-canonical values. Loading from a file, with line numbers in errors, is in ``loader.py``.
+canonical values. Loading a project is in ``loader.py``; YAML lines and error wording in
+``specfile.py``.
 """
 
 from __future__ import annotations
