@@ -94,27 +94,22 @@ def test_http_example_checks():
 
 
 # -- what each platform cannot take -------------------------------------------------------------
-def test_port_8080_is_refused_on_truss_only(tmp_path):
-    root = spec_with(tmp_path, server={"command": "python3 tiny_openai.py --port 8080",
-                                       "port": 8080, "routes": ["/v1/chat/completions"]},
+@pytest.mark.parametrize(("target", "port", "words"), [
+    ("truss", 8080, "server.port 8080 is reserved by Baseten's proxy; use another port"),
+    # RunPod's /ping sidecar listens on port + 1: the rule is RunPod's, not the spec's.
+    ("runpod", 65535, "server.port: RunPod's health sidecar listens on port + 1"),
+])
+def test_a_port_one_platform_cannot_take_is_refused_there_only(tmp_path, target, port, words):
+    root = spec_with(tmp_path, server={"command": f"python3 tiny_openai.py --port {port}",
+                                       "port": port, "routes": ["/v1/chat/completions"]},
                      examples=[])
     with pytest.raises(SpecError) as info:
-        portapack.build(root, "truss", tmp_path / "out")
-    assert "server.port 8080 is reserved by Baseten's proxy; use another port" in str(info.value)
-    assert not (tmp_path / "out" / "truss").exists()
-    portapack.build(root, ["modal", "runpod", "cog"], tmp_path / "out")
-
-
-def test_port_65535_is_refused_on_runpod_only(tmp_path):
-    """RunPod's /ping sidecar listens on port + 1: the rule is RunPod's, not the spec's."""
-    root = spec_with(tmp_path, server={"command": "python3 tiny_openai.py --port 65535",
-                                       "port": 65535, "routes": ["/v1/chat/completions"]},
-                     examples=[])
-    with pytest.raises(SpecError) as info:
-        portapack.build(root, "runpod", tmp_path / "out")
-    assert "server.port: RunPod's health sidecar listens on port + 1" in str(info.value)
-    assert not (tmp_path / "out" / "runpod").exists()
-    portapack.build(root, ["modal", "truss", "cog"], tmp_path / "out")
+        portapack.build(root, target, tmp_path / "out")
+    assert words in str(info.value)
+    assert not (tmp_path / "out" / target).exists()
+    others = [t for t in ("modal", "cog", "truss", "runpod") if t != target]
+    result = portapack.build(root, others, tmp_path / "out")
+    assert sorted(b.target for b in result.builds) == sorted(others)
 
 
 def test_cog_needs_an_openai_first_route(tmp_path):
