@@ -42,6 +42,28 @@ def target_option(help_template: str, *names: str, **kwargs: Any) -> Any:
                         **kwargs)
 
 
+def echo_result(result: Any) -> None:
+    """One row of a test table: target, case, pass/FAIL/skip (with its reason), latency."""
+    mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
+    if result.skipped:  # could not run: listed with its reason, never a pass
+        mark = click.style("skip", fg="yellow") + f"  {result.skipped}"
+    click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
+
+
+def echo_summary(report: Any, note: str = "") -> None:
+    """Each failure with its diff, then the count line (``note`` goes after it)."""
+    for failure in report.failures:
+        click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
+        if failure.error:
+            click.echo(f"  error: {failure.error}")
+        if failure.expected is not None or failure.actual is not None:
+            click.echo(failure.diff())
+    passed = len(report.results) - len(report.failures) - len(report.skipped)
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+    click.secho(f"\n{passed} passed, {len(report.failures)} failed{skipped}{note}",
+                fg="green" if report.ok else "red" if report.failures else "yellow")
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import SpecError
-from ._common import emit_json, handles_errors, json_option
+from ._common import echo_result, echo_summary, emit_json, handles_errors, json_option
 
 
 def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -66,8 +66,10 @@ def import_command(platform: str, src: Path, out: Path | None, strict: bool, gpu
         if any(n.lost for n in notes):
             click.echo("(~ not carried over or approximated; --strict refuses these)")
         if report is not None:
-            from ..importers.verify import print_report
-            print_report(report)
+            click.echo(f"\n{'target':13} {'case':22} result   latency")
+            for row in report.results:
+                echo_result(row)
+            echo_summary(report, " (expected outputs: the original project's)")
         else:
             click.echo(f"next: portapack test --spec {result.out}")
     if report is not None and not report.ok:

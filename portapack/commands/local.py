@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from ..errors import PortapackError, SpecError
-from ._common import emit_json, handles_errors, json_option, spec_option, target_option
+from ._common import (
+    echo_result,
+    echo_summary,
+    emit_json,
+    handles_errors,
+    json_option,
+    spec_option,
+    target_option,
+)
 
 
 @click.command()
@@ -93,10 +101,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
 
     def show(result) -> None:
         if not as_json:
-            mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
-            if result.skipped:  # could not run: listed with its reason, never a pass
-                mark = click.style("skip", fg="yellow") + f"  {result.skipped}"
-            click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
+            echo_result(result)
 
     if not as_json:
         click.echo(f"{'target':13} {'case':22} result   latency")
@@ -107,16 +112,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     if as_json:
         emit_json(report.to_json())
     else:
-        for failure in report.failures:
-            click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
-            if failure.error:
-                click.echo(f"  error: {failure.error}")
-            if failure.expected is not None or failure.actual is not None:
-                click.echo(failure.diff())
-        passed = len(report.results) - len(report.failures) - len(report.skipped)
-        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
-        click.secho(f"\n{passed} passed, {len(report.failures)} failed{skipped}",
-                    fg="green" if report.ok else "red" if report.failures else "yellow")
+        echo_summary(report)
     if report.failures:
         sys.exit(1)
     if report.skipped:  # predictions did not run here: never a clean pass (exit 3)

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
-
 from ..case_results import CaseResult, TestReport
 from ..envs import pinned
 from ..files import with_example_files
@@ -219,20 +217,3 @@ class _environ:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def print_report(report: TestReport) -> None:
-    """The verify table and any differences, as ``portapack test`` prints them."""
-    click.echo(f"\n{'target':13} {'case':22} result   latency")
-    for r in report.results:
-        mark = click.style("pass", fg="green") if r.ok else click.style("FAIL", fg="red")
-        click.echo(f"{r.target:13} {r.case:22} {mark}  {r.seconds * 1000:8.1f} ms")
-    for failure in report.failures:
-        click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
-        if failure.error:
-            click.echo(f"  error: {failure.error}")
-        if failure.expected is not None or failure.actual is not None:
-            click.echo(failure.diff())
-    passed = len(report.results) - len(report.failures)
-    click.secho(f"\n{passed} passed, {len(report.failures)} failed (expected outputs: the "
-                "original project's)", fg="green" if report.ok else "red")
