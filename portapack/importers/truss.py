@@ -82,24 +82,9 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
                             "predictor": f"predict.py:{truss_model.PREDICTOR}"}
     _python(config, spec, imported)
     requirements = _requirements(src, config, imported)
-    for key, dest in (("system_packages", "system_packages"), ("build_commands", "build_commands")):
-        if config.get(key):
-            spec[dest] = [str(v) for v in config[key]]
-    if config.get("environment_variables"):
-        spec["env"] = {str(k): str(v) for k, v in config["environment_variables"].items()}
-    secrets = [env_name(name) for name in (config.get("secrets") or {})]
-    for name in config.get("secrets") or {}:
-        if env_name(name) != name:
-            imported.note(f"config.yaml secrets.{name}", f"became the secret {env_name(name)} "
-                          "(an environment variable name on every platform)")
-    _resources(config.get("resources") or {}, spec, imported, gpu)
-    concurrency = (config.get("runtime") or {}).get("predict_concurrency")
-    if isinstance(concurrency, int) and concurrency > 1:
-        spec["scaling"] = {"concurrency": concurrency}
-    weights, auth = _weights(config, imported)
-    if weights:
-        spec["weights"] = weights
-    secrets += [env_name(a) for a in auth if env_name(a) not in secrets]
+    _image(config, spec)
+    secrets = _secrets(config, imported)
+    secrets += [s for s in _sizing_and_weights(config, spec, imported, gpu) if s not in secrets]
     if config.get("base_image"):
         image = config["base_image"].get("image") if isinstance(config["base_image"], dict) else None
         imported.note("config.yaml base_image", f"{image or 'the base image'} is not carried: "
@@ -141,21 +126,10 @@ def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Import
     requirements = _requirements(src, config, imported)
     if requirements:
         spec["requirements"] = requirements
-    for key in ("system_packages", "build_commands"):
-        if config.get(key):
-            spec[key] = [str(v) for v in config[key]]
-    if config.get("environment_variables"):
-        spec["env"] = {str(k): str(v) for k, v in config["environment_variables"].items()}
-    secrets = [env_name(name) for name in (config.get("secrets") or {})]
+    _image(config, spec)
+    secrets = _secrets(config, imported)
     secrets += [s for s in truss_server.import_server(src, config, imported) if s not in secrets]
-    _resources(config.get("resources") or {}, spec, imported, gpu)
-    concurrency = (config.get("runtime") or {}).get("predict_concurrency")
-    if isinstance(concurrency, int) and concurrency > 1:
-        spec["scaling"] = {"concurrency": concurrency}
-    weights, auth = _weights(config, imported)
-    if weights:
-        spec["weights"] = weights
-    secrets += [env_name(a) for a in auth if env_name(a) not in secrets]
+    secrets += [s for s in _sizing_and_weights(config, spec, imported, gpu) if s not in secrets]
     if secrets:
         spec["secrets"] = secrets
     for key in sorted(set(config) - CARRIED - {"docker_server"}):
@@ -163,6 +137,37 @@ def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Import
             imported.note(f"config.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
     imported.copies = truss_server.server_files(src, config)
     return imported
+
+
+def _image(config: dict[str, Any], spec: dict[str, Any]) -> None:
+    """system_packages, build_commands and environment_variables: the same keys in the spec."""
+    for key in ("system_packages", "build_commands"):
+        if config.get(key):
+            spec[key] = [str(v) for v in config[key]]
+    if config.get("environment_variables"):
+        spec["env"] = {str(k): str(v) for k, v in config["environment_variables"].items()}
+
+
+def _secrets(config: dict[str, Any], imported: Imported) -> list[str]:
+    """config.yaml's secrets as environment variable names (a renamed one is noted)."""
+    for name in config.get("secrets") or {}:
+        if env_name(name) != name:
+            imported.note(f"config.yaml secrets.{name}", f"became the secret {env_name(name)} "
+                          "(an environment variable name on every platform)")
+    return [env_name(name) for name in (config.get("secrets") or {})]
+
+
+def _sizing_and_weights(config: dict[str, Any], spec: dict[str, Any], imported: Imported,
+                        gpu: str | None) -> list[str]:
+    """resources, predict_concurrency and weights; returns the secrets the weights need."""
+    _resources(config.get("resources") or {}, spec, imported, gpu)
+    concurrency = (config.get("runtime") or {}).get("predict_concurrency")
+    if isinstance(concurrency, int) and concurrency > 1:
+        spec["scaling"] = {"concurrency": concurrency}
+    weights, auth = _weights(config, imported)
+    if weights:
+        spec["weights"] = weights
+    return [env_name(a) for a in auth]
 
 
 def _python(config: dict[str, Any], spec: dict[str, Any], imported: Imported) -> None:
