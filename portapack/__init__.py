@@ -19,6 +19,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .spec.options import supply_target_options
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -28,21 +30,30 @@ _LAZY = {
     "Problem": ".errors",
     "SpecError": ".errors",
     "TargetError": ".errors",
-    "BuildResult": ".builder",
-    "TargetBuild": ".builder",
-    "Project": ".loader",
-    "load_project": ".loader",
+    "BuildResult": ".building.builder",
+    "TargetBuild": ".building.builder",
+    "Project": ".spec.loader",
+    "load_project": ".spec.loader",
     "Note": ".targets",
     "TARGETS": ".targets",
-    "TestReport": ".case_results",
+    "TestReport": ".proof.case_results",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
-    from .builder import BuildResult, TargetBuild
-    from .case_results import TestReport
-    from .errors import BuildError, PortapackError, Problem, SpecError, TargetError
-    from .loader import Project, load_project
-    from .targets import TARGETS, Note
+    from portapack.building.builder import BuildResult, TargetBuild
+    from portapack.errors import BuildError, PortapackError, Problem, SpecError, TargetError
+    from portapack.proof.case_results import TestReport
+    from portapack.spec.loader import Project, load_project
+    from portapack.targets import TARGETS, Note
+
+
+def _target_options() -> Any:
+    return import_module(".targets", __name__).options_models()
+
+
+# The composition root: the spec validates `targets:` with the options models the target
+# registry supplies (spec/options.py), so neither imports the other.
+supply_target_options(_target_options)
 
 
 def __getattr__(name: str) -> Any:
@@ -60,23 +71,23 @@ def __dir__() -> list[str]:
 
 def build(*args: Any, **kwargs: Any) -> Any:
     """Build targets from a spec into ``out/<target>/``; returns a :class:`BuildResult`. See
-    :func:`portapack.builder.build`."""
-    from .builder import build as _build
+    :func:`portapack.building.builder.build`."""
+    from portapack.building.builder import build as _build
 
     return _build(*args, **kwargs)
 
 
 def deploy(*args: Any, **kwargs: Any) -> Any:
-    """Deploy one target (or plan it with ``dry_run=True``); see :func:`portapack.deployers.deploy`."""
-    from .deployers import deploy as _deploy
+    """Deploy one target (or plan it with ``dry_run=True``); see :func:`portapack.deploying.deploy`."""
+    from portapack.deploying import deploy as _deploy
 
     return _deploy(*args, **kwargs)
 
 
 def test(*args: Any, **kwargs: Any) -> Any:
     """Run the spec's examples in-process and under each target's local runtime; returns a
-    :class:`TestReport`. See :func:`portapack.testing.test`."""
-    from .testing import test as _test
+    :class:`TestReport`. See :func:`portapack.proof.testing.test`."""
+    from portapack.proof.testing import test as _test
 
     return _test(*args, **kwargs)
 

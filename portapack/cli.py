@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .commands.cost import cost as cost_command
-from .commands.deploy import deploy
-from .commands.importer import import_command
-from .commands.local import image, predict, serve, test_command
-from .commands.project import build, init, schema, targets, validate
+from portapack import __version__
+from portapack.commands.cost import cost as cost_command
+from portapack.commands.deploy import deploy
+from portapack.commands.importer import import_command
+from portapack.commands.local import image, predict, serve, test_command
+from portapack.commands.project import build, init, schema, targets, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -109,7 +109,7 @@ def wait_for_runsync(url: str, expected: Any, timeout: float = 120,
 
 
 def free_port() -> int:
-    from portapack.runtimes.base import free_port as pick
+    from portapack.proof.runtimes.base import free_port as pick
 
     return pick()
 
@@ -168,7 +168,7 @@ def bench_startup(work: Path) -> None:
                  runs_note(bare)))
 
 
-# -- (e) the artifacts' own environments (portapack.envs) ---------------------------------------
+# -- (e) the artifacts' own environments (portapack.proof.envs) ---------------------------------------
 def bench_envs(work: Path) -> None:
     """`portapack test --target all` twice with an empty env cache: cold (every env made with
     uv; uv's download cache is the user's, so this is env creation, not downloads) then warm
@@ -188,8 +188,8 @@ def bench_envs(work: Path) -> None:
             timings.append([a[0], got.seconds, got.created])
             return got
         envs.ensure_env = timed
-        import portapack.runtimes.base, portapack.local, portapack.targets.truss.runtime as t
-        portapack.runtimes.base.ensure_env = portapack.local.ensure_env = t.ensure_env = timed
+        import portapack.proof.runtimes.base, portapack.proof.local, portapack.targets.truss.runtime as t
+        portapack.proof.runtimes.base.ensure_env = portapack.proof.local.ensure_env = t.ensure_env = timed
         import portapack
         started = time.perf_counter()
         report = portapack.test(sys.argv[1], "all", sys.argv[2])
@@ -211,7 +211,7 @@ BARE = """\
 import json, sys, time
 t0 = time.perf_counter()
 from portapack import load_project
-from portapack.local import LocalPredictor
+from portapack.proof.local import LocalPredictor
 runner = LocalPredictor(load_project(sys.argv[1]))
 t1 = time.perf_counter()
 runner.load()
@@ -266,9 +266,9 @@ def bench_bare(build: Path) -> Any:
 # -- (b) the RunPod image -------------------------------------------------------------------------
 def docker_or_reason() -> tuple[Any, str | None]:
     try:
-        from portapack.engine import DockerUnavailable, docker_client
+        from portapack.proof.engine import DockerUnavailable, docker_client
     except ImportError as exc:  # pragma: no cover
-        return None, f"portapack.engine not importable: {exc}"
+        return None, f"portapack.proof.engine not importable: {exc}"
     try:
         client = docker_client()
     except DockerUnavailable as exc:
@@ -298,7 +298,7 @@ CMD ["python", "-u", "handler.py"]
 def docker_build(path: Path, tag: str, nocache: bool) -> tuple[float, list[str]]:
     """A BuildKit build, as portapack runs it. A cold build also empties BuildKit's cache
     mounts (uv's and pip's download caches), so it downloads everything again."""
-    from portapack.engine import build_image, buildkit_command
+    from portapack.proof.engine import build_image, buildkit_command
 
     if nocache:
         subprocess.run([buildkit_command()[0], "builder", "prune", "-f", "--filter",

@@ -1,6 +1,6 @@
 """Shared test set-up.
 
-Every artifact runs in its own uv env (portapack.envs). The whole session shares one cache
+Every artifact runs in its own uv env (portapack.proof.envs). The whole session shares one cache
 dir for those envs, made fresh for the session (so a run proves envs are built from scratch)
 and removed at its end; uv's download cache is the developer's own, so wheels are fetched
 once per machine, not once per session. Set PORTAPACK_CACHE_DIR yourself to keep the envs

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from portapack.engine import DockerUnavailable, buildkit_command, docker_client
+from portapack.proof.engine import DockerUnavailable, buildkit_command, docker_client
 
 BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
 REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"

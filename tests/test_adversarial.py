@@ -31,8 +31,8 @@ import pytest
 import yaml
 
 import portapack
-from portapack.builder import MARKER
-from portapack.runtimes import get_runtime
+from portapack.building.builder import MARKER
+from portapack.proof.runtimes import get_runtime
 from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ import yaml
 
 import portapack
 from portapack import BuildError
-from portapack.builder import MARKER, project_digest
+from portapack.building.builder import MARKER, project_digest
 from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,9 +17,9 @@ import yaml
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from portapack.builder import MARKER
+from portapack.building.builder import MARKER
 from portapack.cli import main
-from portapack.gpu import CANONICAL
+from portapack.spec.gpu import CANONICAL
 from portapack.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]

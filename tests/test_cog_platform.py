@@ -16,8 +16,8 @@ from dockerenv import engine_with_base
 
 import portapack
 from portapack.errors import PortapackError
-from portapack.gpu import CANONICAL
-from portapack.runtimes import get_runtime
+from portapack.proof.runtimes import get_runtime
+from portapack.spec.gpu import CANONICAL
 from portapack.targets.cog.target import SKU_MEMORY_GB, CogTarget
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from portapack.cost import RULES, Traffic, bill_day, estimate, load_prices, pric
 from portapack.cost.billing import REPLICATE_PUBLIC
 from portapack.cost.hardware import hardware_for
 from portapack.cost.live import runpod_pool_prices
-from portapack.loader import load_project
+from portapack.spec.loader import load_project
 from portapack.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]

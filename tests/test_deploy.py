@@ -50,10 +50,10 @@ from dockerenv import BASE, engine_with_base, unavailable
 from runpod_standin import RunpodV2StandIn
 
 import portapack
-import portapack.engine
+import portapack.proof.engine
 import portapack.targets.modal.deployer as modal_deploy
 from portapack.cli import main
-from portapack.deployers import (
+from portapack.deploying import (
     DeployError,
     DeployOptions,
     DeployResult,
@@ -75,7 +75,7 @@ BASETEN_KEY = "dummy-baseten-key"
 OWNER = "acme"
 # Replicate's published OpenAPI document (see tests/schemas/replicate-openapi.README.md).
 REPLICATE_OPENAPI = json.loads((ROOT / "tests" / "schemas" / "replicate-openapi.json").read_text())
-_REAL_DOCKER_CLIENT = portapack.engine.docker_client
+_REAL_DOCKER_CLIENT = portapack.proof.engine.docker_client
 _DOCKER_HOST = os.environ.get("DOCKER_HOST")
 # Loopback must never go through a proxy (the stand-ins and the registry are local).
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -449,7 +449,7 @@ class Rig:
         # RunPod
         monkeypatch.setenv("RUNPOD_API_KEY", RUNPOD_KEY)
         monkeypatch.setenv("PORTAPACK_RUNPOD_API_URL", runpod_api.url)
-        monkeypatch.setattr(portapack.engine, "docker_client", lambda: FakeDocker())
+        monkeypatch.setattr(portapack.proof.engine, "docker_client", lambda: FakeDocker())
         # Replicate
         monkeypatch.setenv("REPLICATE_API_TOKEN", REPLICATE_TOKEN)
         monkeypatch.setenv("PORTAPACK_REPLICATE_API_URL", replicate_api.url)
@@ -548,7 +548,7 @@ def no_sdk(monkeypatch, module: str) -> None:
 
 
 def no_engine(rig: Rig) -> None:
-    rig.mp.setattr(portapack.engine, "docker_client", _REAL_DOCKER_CLIENT)
+    rig.mp.setattr(portapack.proof.engine, "docker_client", _REAL_DOCKER_CLIENT)
     rig.mp.setenv("DOCKER_HOST", f"unix://{rig.tmp}/no-docker.sock")
 
 
@@ -718,7 +718,7 @@ def test_deploy_with_build_rebuilds_a_stale_target_first(rig):
 @pytest.fixture
 def no_network(monkeypatch):
     """Fail on any HTTP call portapack's API client would make."""
-    import portapack.deployers.base as base
+    import portapack.deploying.base as base
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"network call during a dry run: {args[0].full_url}")
@@ -904,7 +904,7 @@ def test_cog_preflight_refuses_hardware_the_account_does_not_have(rig):
 
 def test_replicate_stand_in_refuses_what_replicates_schema_refuses(replicate_api):
     """The contract check itself: a body Replicate's OpenAPI document refuses gets 422."""
-    from portapack.deployers.base import ApiClient
+    from portapack.deploying.base import ApiClient
 
     api = ApiClient(replicate_api.url, REPLICATE_TOKEN)
     status, _ = api.request("POST", "/deployments", {"name": "x", "model": "acme/x",
@@ -1053,7 +1053,7 @@ def test_python_api_returns_result_objects(rig):
 
 
 def test_top_level_portapack_deploy_stays_callable(rig):
-    import portapack.deployers  # noqa: F401  (what the first portapack.deploy() call does too)
+    import portapack.deploying  # noqa: F401  (what the first portapack.deploy() call does too)
 
     plan = portapack.deploy(rig.proj, "truss", rig.out, dry_run=True, options=rig.options)
     assert (plan.target, plan.name) == ("truss", rig.name)

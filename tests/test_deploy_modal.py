@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import portapack
 import portapack.targets.modal.deployer as modal_deploy
 from portapack.cli import main
-from portapack.deployers import DeployOptions, PreflightError, deploy
+from portapack.deploying import DeployOptions, PreflightError, deploy
 from portapack.errors import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent

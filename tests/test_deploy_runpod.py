@@ -32,11 +32,11 @@ from test_deploy import (
 )
 
 import portapack
-import portapack.engine
+import portapack.proof.engine
 import portapack.targets.runpod.deployer as runpod_deploy
-from portapack.builder import project_digest, read_marker
-from portapack.deployers import DeployError, PreflightError
-from portapack.deployers.base import ApiClient
+from portapack.building.builder import project_digest, read_marker
+from portapack.deploying import DeployError, PreflightError
+from portapack.deploying.base import ApiClient
 from portapack.targets.runpod.deployer import fetch_gpu_catalog, image_tag
 from portapack.targets.runpod.target import fallback_card_pools, select_gpu, vcpu_count
 
@@ -109,7 +109,7 @@ def check_result(result, rig: Rig) -> None:
 def recorded_images(rig, monkeypatch) -> list[tuple]:
     """The build and push steps recorded, not run (the docker tests run them for real)."""
     images: list[tuple] = []
-    monkeypatch.setattr(portapack.engine, "build_image", lambda path, tag, **kw: images.append(
+    monkeypatch.setattr(portapack.proof.engine, "build_image", lambda path, tag, **kw: images.append(
         ("build", Path(path), tag, kw["base_image"])))
     monkeypatch.setattr(runpod_deploy, "push_image", lambda tag, say: images.append(("push", tag)))
     return images
@@ -189,7 +189,7 @@ def test_live_catalog_wins_over_the_build_time_table(tmp_path, monkeypatch, rig,
 
 def test_gpu_mapping_units():
     table = fallback_card_pools()
-    from portapack.gpu import parse_gpu
+    from portapack.spec.gpu import parse_gpu
 
     t4 = select_gpu(parse_gpu("T4"), None, table)  # no T4 on RunPod: the 16 GB pool
     assert t4.pools == ["AMPERE_16"] and t4.excluded == []
@@ -314,7 +314,7 @@ def test_a_failed_step_says_what_was_done_and_a_retry_recovers(rig, recorded_ima
 # == real engine, real registry =======================================================================
 @pytest.fixture
 def real_rig(rig, docker_env, pushed_names):
-    rig.mp.setattr(portapack.engine, "docker_client", _REAL_DOCKER_CLIENT)
+    rig.mp.setattr(portapack.proof.engine, "docker_client", _REAL_DOCKER_CLIENT)
     pushed_names.append(rig.name)
     return rig
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 import portapack
 from portapack.cli import main
-from portapack.deployers import DeployError, DeployOptions, PreflightError, deploy
-from portapack.deployers.base import ApiClient
+from portapack.deploying import DeployError, DeployOptions, PreflightError, deploy
+from portapack.deploying.base import ApiClient
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "baseten-test-key-5d1e"

@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 import portapack
-from portapack.envs import cache_root, ensure_env
-from portapack.sandbox import SandboxUnavailable, bwrap_argv, check_bwrap, clean_env
+from portapack.proof.envs import cache_root, ensure_env
+from portapack.proof.sandbox import SandboxUnavailable, bwrap_argv, check_bwrap, clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ["modal", "cog", "truss", "runpod"]
@@ -219,7 +219,7 @@ def test_a_warm_env_is_reused_without_uv(tmp_path, monkeypatch):
     first = ensure_env("probe", requirements=requirements)
     assert first.python.is_file() and str(first.path).startswith(str(cache_root()))
     monkeypatch.setenv("PATH", "/nonexistent")  # no uv reachable: a warm env needs none
-    monkeypatch.setattr("portapack.envs.uv_bin", lambda: pytest.fail("uv was called"))
+    monkeypatch.setattr("portapack.proof.envs.uv_bin", lambda: pytest.fail("uv was called"))
     started = time.perf_counter()
     again = ensure_env("probe", requirements=requirements)
     assert again.path == first.path and not again.created

@@ -21,11 +21,11 @@ import pytest
 from PIL import Image
 
 from portapack import filecompare
-from portapack.files import cli_file_input, helper_path, with_example_files, write_file_outputs
-from portapack.loader import load_project
-from portapack.signature import read_predictor
-from portapack.testing import CaseResult, same
-from portapack.validation import InvalidInput
+from portapack.proof.testing import CaseResult, same
+from portapack.spec.files import cli_file_input, helper_path, with_example_files, write_file_outputs
+from portapack.spec.loader import load_project
+from portapack.spec.signature import read_predictor
+from portapack.spec.validation import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 import portapack
-from portapack.filecompare import compare, file_bytes
-from portapack.loader import load_project
-from portapack.runtimes import get_runtime
+from portapack.proof.filecompare import compare, file_bytes
+from portapack.proof.runtimes import get_runtime
+from portapack.spec.loader import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples/image-filter"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import portapack
-from portapack.loader import load_project
+from portapack.spec.loader import load_project
 from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent

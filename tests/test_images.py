@@ -19,7 +19,7 @@ from dockerenv import BASE, engine_with_base
 
 import portapack
 from portapack.cli import main
-from portapack.engine import DockerUnavailable, build_image, docker_client
+from portapack.proof.engine import DockerUnavailable, build_image, docker_client
 from portapack.targets.runpod.image import DockerRunpodRuntime
 
 ROOT = Path(__file__).resolve().parent.parent

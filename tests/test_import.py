@@ -15,9 +15,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from portapack.builder import build
+from portapack.building.builder import build
 from portapack.cli import main
-from portapack.loader import load_project
+from portapack.spec.loader import load_project
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 RUFF = Path(sys.executable).parent / "ruff"

@@ -97,7 +97,7 @@ def test_docker_server_truss_behaves_like_the_original(tmp_path):
     """The original Truss runs under Truss's own docker_server files (nginx + supervisord from
     `truss image build-context`, in a local image); its answer is what the import's four targets
     must give (the generated text, on an OpenAI route)."""
-    from portapack.engine import DockerUnavailable, docker_client
+    from portapack.proof.engine import DockerUnavailable, docker_client
 
     try:
         docker_client()

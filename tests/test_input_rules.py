@@ -19,13 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 import portapack
-import portapack.signature.model as model_module
+import portapack.spec.signature.model as model_module
 from portapack import SpecError
 from portapack.cli import main
-from portapack.signature import read_predictor
+from portapack.spec.signature import read_predictor
+from portapack.spec.validation import InvalidInput, inputs_validator
 from portapack.targets.artifacts import pydantic_fields
 from portapack.targets.cog.openapi import cog_bounds, cog_rules, openapi_schema
-from portapack.validation import InvalidInput, inputs_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"

@@ -32,11 +32,11 @@ from click.testing import CliRunner
 
 import portapack
 from portapack.cli import main
-from portapack.envs import cache_root
-from portapack.local import LocalPredictor
-from portapack.runtimes.base import free_port
-from portapack.testing import invalid_request, names_input, same
-from portapack.validation import InvalidInput
+from portapack.proof.envs import cache_root
+from portapack.proof.local import LocalPredictor
+from portapack.proof.runtimes.base import free_port
+from portapack.proof.testing import invalid_request, names_input, same
+from portapack.spec.validation import InvalidInput
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_STATS = ROOT / "examples" / "text-stats"

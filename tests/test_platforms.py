@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 import portapack
-from portapack.files import with_example_files
-from portapack.runtimes import get_runtime
-from portapack.sandbox import weight_binds, wrap
+from portapack.proof.runtimes import get_runtime
+from portapack.proof.sandbox import weight_binds, wrap
+from portapack.proof.testing import same
+from portapack.spec.files import with_example_files
 from portapack.targets.artifacts import local_weights
-from portapack.testing import same
 
 ROOT = Path(__file__).resolve().parent.parent
 COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"  # vendored from Cog

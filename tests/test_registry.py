@@ -16,7 +16,7 @@ import yaml
 
 import portapack
 from portapack.errors import TargetError
-from portapack.runtimes import get_runtime
+from portapack.proof.runtimes import get_runtime
 from portapack.targets import TARGETS, canonical_name, get_target, names, registered
 
 ROOT = Path(__file__).resolve().parent.parent

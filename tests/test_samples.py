@@ -19,10 +19,10 @@ import test_local_cli
 from click.testing import CliRunner
 
 import portapack
-from portapack.builder import build
+from portapack.building.builder import build
 from portapack.cli import main
-from portapack.filecompare import file_difference
-from portapack.files import data_uri
+from portapack.proof.filecompare import file_difference
+from portapack.spec.files import data_uri
 from portapack.targets.samples import placeholder, served_example, shell_word
 
 ROOT = Path(__file__).resolve().parent.parent

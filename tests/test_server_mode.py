@@ -14,10 +14,10 @@ import yaml
 
 import portapack
 from portapack.errors import SpecError, TargetError
-from portapack.runtimes import get_runtime
-from portapack.server_spec import HttpExample, lookup
-from portapack.server_testing import check
-from portapack.testing import run_tests
+from portapack.proof.runtimes import get_runtime
+from portapack.proof.server_testing import check
+from portapack.proof.testing import run_tests
+from portapack.spec.server import HttpExample, lookup
 from tests.runpod_standin import schema_errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def test_bad_server_blocks_name_the_field(tmp_path, server, needle):
 def test_http_example_checks():
     example = HttpExample.model_validate(
         {"route": "/v1/x", "json": {"choices.0.message.content": "b a"}})
-    from portapack.server_runtime import HttpReply
+    from portapack.proof.server_runtime import HttpReply
 
     good = HttpReply(200, json.dumps({"choices": [{"message": {"content": "b a"}}]}))
     assert check(example, good) is None

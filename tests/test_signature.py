@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from portapack import SpecError
-from portapack.signature import REQUIRED, InputSpec, PredictorInfo, read_predictor
+from portapack.spec.signature import REQUIRED, InputSpec, PredictorInfo, read_predictor
 
 IMPORTS = """\
 import collections.abc

@@ -13,7 +13,7 @@ import pytest
 
 import portapack
 from portapack import Problem, SpecError
-from portapack.gpu import ALIASES, CANONICAL, MAX_COUNT, GpuRequest, parse_gpu
+from portapack.spec.gpu import ALIASES, CANONICAL, MAX_COUNT, GpuRequest, parse_gpu
 
 PREDICTOR = """\
 class Predictor:

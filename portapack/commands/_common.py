@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..errors import PortapackError
+from portapack.errors import PortapackError
 
 spec_option = click.option(
     "--spec", "spec_path", type=click.Path(path_type=Path), default=None,
@@ -29,7 +29,7 @@ class TargetOption(click.Option):
         self.help_template = help_template
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from ..targets import names
+        from portapack.targets import names
 
         self.help = self.help_template.format(targets=", ".join(names()))
         return super().get_help_record(ctx)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit_json, handles_errors, json_option, spec_option
+from portapack.commands._common import emit_json, handles_errors, json_option, spec_option
 
 
 @click.command()
@@ -31,8 +31,8 @@ def cost(spec_path: Path | None, requests_per_day: float | None, seconds_per_req
     Live prices are used where a platform publishes them and credentials are set
     (RunPod: RUNPOD_API_KEY); --offline uses the bundled table only.
     """
-    from ..cost import Traffic, estimate, render_text
-    from ..loader import load_project
+    from portapack.cost import Traffic, estimate, render_text
+    from portapack.spec.loader import load_project
 
     traffic = Traffic(requests_per_day, seconds_per_request, busy_hours_per_day, cold_start_seconds)
     traffic.check()  # before loading the spec: a typo in the flags is the cheaper thing to report

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import emit_json, handles_errors, json_option, spec_option, target_option
+from portapack.commands._common import emit_json, handles_errors, json_option, spec_option, target_option
 
 
 @click.command()
@@ -32,8 +32,8 @@ def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuil
            registry: str | None, owner: str | None, promote: bool | None,
            base_image: str | None, timeout: float, as_json: bool) -> None:
     """Deploy a built target to its platform (preflight and plan first)."""
-    from ..deployers import DeployOptions
-    from ..deployers import deploy as run_deploy
+    from portapack.deploying import DeployOptions
+    from portapack.deploying import deploy as run_deploy
 
     progress = None if as_json else (lambda line: click.echo(line))
     options = DeployOptions(registry=registry, owner=owner, promote=promote, timeout=timeout,

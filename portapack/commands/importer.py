@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..errors import SpecError
-from ._common import echo_result, echo_summary, emit_json, handles_errors, json_option
+from portapack.commands._common import echo_result, echo_summary, emit_json, handles_errors, json_option
+from portapack.errors import SpecError
 
 
 def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -43,14 +43,14 @@ def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
 def import_command(platform: str, src: Path, out: Path | None, strict: bool, gpu: str | None,
                    examples: tuple[str, ...], verify: bool, as_json: bool) -> None:
     """Convert a Cog, Truss or RunPod project into a portapack project (reads, never runs it)."""
-    from ..importers import import_project
+    from portapack.importing import import_project
 
     out = out or src.with_name(f"{src.resolve().name}-portapack")
     result = import_project(platform, src, out, strict=strict, gpu=gpu, examples=_examples(examples))
     notes = result.imported.notes
     report = None
     if verify:
-        from ..importers.verify import verify as run_verify
+        from portapack.importing.verify import verify as run_verify
 
         report = run_verify(platform, src, result.project)
     if as_json:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import PortapackError, SpecError
-from ._common import (
+from portapack.commands._common import (
     echo_result,
     echo_summary,
     emit_json,
@@ -20,6 +19,7 @@ from ._common import (
     spec_option,
     target_option,
 )
+from portapack.errors import PortapackError, SpecError
 
 
 @click.command()
@@ -32,8 +32,8 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
     """Run one prediction with the predictor loaded in this process."""
     from collections.abc import Iterator
 
-    from ..loader import load_project
-    from ..local import LocalPredictor, parse_cli_inputs
+    from portapack.proof.local import LocalPredictor, parse_cli_inputs
+    from portapack.spec.loader import load_project
 
     project = load_project(spec_path)
     request = parse_cli_inputs(project, pairs)
@@ -56,7 +56,7 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
             click.echo("")
         result = items
     if not as_json:  # file outputs (data: URIs) to ./output/, their paths shown instead (as Cog does)
-        from ..files import write_file_outputs
+        from portapack.spec.files import write_file_outputs
 
         result, written = write_file_outputs(result, Path("output"))
         for path, size in written:
@@ -84,9 +84,9 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
                  tolerance: float | None, image: bool, base_image: str | None,
                  as_json: bool) -> None:
     """Run the spec's examples in-process and under every target's own local runtime."""
-    from ..loader import load_project
-    from ..targets import resolve_targets
-    from ..testing import run_tests
+    from portapack.proof.testing import run_tests
+    from portapack.spec.loader import load_project
+    from portapack.targets import resolve_targets
 
     project = load_project(spec_path, exclude=(out.resolve(),))
     chosen = [t.name for t in resolve_targets(list(targets))]
@@ -128,11 +128,11 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
 @handles_errors
 def serve(spec_path: Path | None, target: str, port: int | None, out: Path, reload: bool) -> None:
     """Serve one target's artifact locally under its own runtime (Ctrl-C stops it)."""
-    from ..builder import build as run_build
-    from ..loader import find_spec, load_project
-    from ..runtimes.base import free_port
-    from ..serve import Served, Watcher, check_port_free
-    from ..targets import get_target
+    from portapack.building.builder import build as run_build
+    from portapack.proof.runtimes.base import free_port
+    from portapack.proof.serve import Served, Watcher, check_port_free
+    from portapack.spec.loader import find_spec, load_project
+    from portapack.targets import get_target
 
     get_target(target)
     if port is not None:
@@ -141,7 +141,7 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     spec_file = find_spec(spec_path)
 
     def start() -> Served:
-        from ..targets.samples import served_example
+        from portapack.targets.samples import served_example
         project = load_project(spec_file, exclude=(out.resolve(),))
         result = run_build(project, [target], out)
         served = Served(target, result[target].path, port)
@@ -192,10 +192,10 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 def image(spec_path: Path | None, target: str, tag: str | None, base_image: str | None, out: Path,
           as_json: bool) -> None:
     """Build a target's artifact into a Docker image (RunPod's; needs a Docker engine)."""
-    from ..builder import build as run_build
-    from ..engine import build_image
-    from ..loader import load_project
-    from ..targets import get_target
+    from portapack.building.builder import build as run_build
+    from portapack.proof.engine import build_image
+    from portapack.spec.loader import load_project
+    from portapack.targets import get_target
 
     chosen = get_target(target)
     chosen.require_image()

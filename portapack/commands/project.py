@@ -7,10 +7,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import display, emit_json, handles_errors, json_option, spec_option, target_option
+from portapack.commands._common import (
+    display,
+    emit_json,
+    handles_errors,
+    json_option,
+    spec_option,
+    target_option,
+)
 
 if TYPE_CHECKING:
-    from ..signature import PredictorInfo
+    from portapack.spec.signature import PredictorInfo
 
 
 @click.command()
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
 @handles_errors
 def init(directory: Path, name: str | None, as_json: bool) -> None:
     """Write a working starter portapack.yaml and predict.py."""
-    from ..starter import write_starter
+    from portapack.building.starter import write_starter
 
     written = write_starter(directory, name)
     if as_json:
@@ -38,7 +45,7 @@ def init(directory: Path, name: str | None, as_json: bool) -> None:
 @handles_errors
 def validate(spec_path: Path | None, as_json: bool) -> None:
     """Check the spec and the predictor's signature, without writing anything."""
-    from ..loader import load_project
+    from portapack.spec.loader import load_project
 
     project = load_project(spec_path)
     pred, server = project.predictor, project.spec.server
@@ -97,7 +104,7 @@ def _output(pred: PredictorInfo) -> str:
 def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: bool,
           as_json: bool) -> None:
     """Compile the spec into each target's project."""
-    from ..builder import build as run_build
+    from portapack.building.builder import build as run_build
 
     result = run_build(spec_path, list(targets), out, strict=strict)
     if as_json:
@@ -119,8 +126,8 @@ def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: b
 @handles_errors
 def targets(as_json: bool) -> None:
     """List the targets and how each names every GPU."""
-    from ..targets import TARGETS, registered
-    from ..targets.base import gpu_table
+    from portapack.targets import TARGETS, registered
+    from portapack.targets.base import gpu_table
 
     instances = [t() for t in TARGETS.values()]
     rows = gpu_table(instances)
@@ -147,7 +154,7 @@ def targets(as_json: bool) -> None:
 @handles_errors
 def schema() -> None:
     """Print the JSON Schema of portapack.yaml (for editor completion)."""
-    from ..spec import spec_json_schema
+    from portapack.spec.model import spec_json_schema
 
     emit_json(spec_json_schema())
 

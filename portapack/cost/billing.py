@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import PortapackError
+from portapack.errors import PortapackError
 
 DAY = 86400
 DAYS_PER_MONTH = 30

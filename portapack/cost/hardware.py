@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..gpu import CANONICAL
-from ..targets.base import Hardware
+from portapack.spec.gpu import CANONICAL
+from portapack.targets.base import Hardware
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 __all__ = ["Hardware", "asked_memory_gb", "hardware_for"]
 
@@ -22,6 +22,6 @@ def asked_memory_gb(project: Project) -> int | None:
 
 def hardware_for(project: Project, target: str) -> Hardware:
     """The hardware ``target`` runs ``project`` on."""
-    from ..targets import get_target
+    from portapack.targets import get_target
 
     return get_target(target).hardware_for(project)

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import PortapackError
-from .table import Price
+from portapack.cost.table import Price
+from portapack.errors import PortapackError
 
 RUNPOD_API_URL = "https://api.runpod.io/v2"  # REST v2; PORTAPACK_RUNPOD_API_URL overrides it
 CATALOG_SOURCE = "RunPod API GET /v2/catalog/gpus"
@@ -40,7 +40,7 @@ def runpod_pool_prices(gpus: list[dict[str, Any]], today: dt.date) -> list[Price
 
 def _fetch_catalog(base_url: str, api_key: str, timeout: float = 15) -> list[dict[str, Any]]:
     """GET /catalog/gpus with the RunPod deployer's own client."""
-    from ..targets.runpod.deployer import fetch_gpu_catalog
+    from portapack.targets.runpod.deployer import fetch_gpu_catalog
 
     return fetch_gpu_catalog(base_url, api_key, timeout=timeout)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .report import CostReport, TargetCost
+from portapack.cost.report import CostReport, TargetCost
 
 
 def _memory(c: TargetCost) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..loader import Project
-from .billing import REPLICATE_PUBLIC, RULES, Bill, BillingRule, Traffic, bill_day
-from .hardware import Hardware, asked_memory_gb, hardware_for
-from .table import Price, PriceTable, load_prices
+from portapack.cost.billing import REPLICATE_PUBLIC, RULES, Bill, BillingRule, Traffic, bill_day
+from portapack.cost.hardware import Hardware, asked_memory_gb, hardware_for
+from portapack.cost.table import Price, PriceTable, load_prices
+from portapack.spec.loader import Project
 
 TARGET_ORDER = ("modal", "cog", "truss", "runpod")
 PLATFORM_TITLES = {"modal": "Modal", "cog": "Replicate", "truss": "Baseten", "runpod": "RunPod"}
@@ -160,7 +160,7 @@ def estimate(project: Project, traffic: Traffic | None = None, *, offline: bool 
 
     ``offline`` uses the bundled table only; otherwise platforms with credentials in ``env``
     (default: the environment) are priced live. ``today`` is injectable for the 90-day check."""
-    from .live import live_prices
+    from portapack.cost.live import live_prices
 
     traffic = traffic or Traffic()
     traffic.check()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import PortapackError
+from portapack.errors import PortapackError
 
 KINDS = ("gpu", "cpu-core", "memory-gib", "cpu-instance")
 CONFIDENCE = ("high", "medium", "low")

@@ -19,10 +19,10 @@ from functools import cache
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from ..errors import TargetError
+from portapack.errors import TargetError
 
 if TYPE_CHECKING:
-    from .base import Target
+    from portapack.targets.base import Target
 
 GROUP = "portapack.targets"
 BUILTIN = {
@@ -61,7 +61,7 @@ def registered() -> dict[str, Registered]:
 @cache
 def target_class(name: str) -> type[Target]:
     """The class registered as ``name`` (imported now)."""
-    from .base import Target
+    from portapack.targets.base import Target
 
     entry = registered()[name]
     module, _, attr = entry.ref.partition(":")
@@ -78,6 +78,11 @@ def target_class(name: str) -> type[Target]:
 
 def names() -> list[str]:
     return list(registered())
+
+
+def options_models() -> dict[str, tuple[type, str]]:
+    """Each target's options model and title, for the spec's ``targets:`` section."""
+    return {name: (target_class(name).options, target_class(name).title) for name in names()}
 
 
 @cache
@@ -133,11 +138,11 @@ TARGETS: Mapping[str, type[Target]] = _Targets()
 
 def __getattr__(name: str):  # the base class's names, without importing it up front
     if name in ("Target", "Feature", "GpuMapping", "Note", "Hardware"):
-        from . import base
+        from portapack.targets import base
 
         return getattr(base, name)
     raise AttributeError(name)
 
 
 __all__ = ["GROUP", "TARGETS", "Registered", "canonical_name", "get_target", "names",
-           "registered", "resolve_targets", "target_class"]
+           "options_models", "registered", "resolve_targets", "target_class"]

@@ -9,10 +9,10 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..signature import InputSpec, PredictorInfo
+from portapack.spec.signature import InputSpec, PredictorInfo
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 
 def pydantic_fields(pred: PredictorInfo) -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ def pydantic_fields(pred: PredictorInfo) -> list[dict[str, Any]]:
 def annotation(i: InputSpec) -> str:
     """The input's annotation in the generated Inputs model (for messages), from the same
     macro the template uses."""
-    from ..render import environment
+    from portapack.building.render import environment
 
     field = pydantic_fields(PredictorInfo("", "", (i,), False, None))[0]
     return str(environment().get_template("_shared/py.j2").module.annotation(field))
@@ -118,6 +118,6 @@ def example_input(project: Project) -> dict[str, Any]:
     """The first example's input, for the sample commands the artifacts show (JSON bodies):
     a file it names as "@cat.png" becomes a marked placeholder, "<data: URI of cat.png>",
     since only Cog's CLI reads "@file" (runnable README forms: :mod:`.samples`)."""
-    from .samples import wire_example
+    from portapack.targets.samples import wire_example
 
     return wire_example(project)

@@ -16,17 +16,17 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import BuildError
-from ..gpu import CANONICAL, GpuRequest
-from ..sandbox import link_or_copy
-from ..signature import REQUIRED
-from ..strict import StrictModel
-from .artifacts import local_weights, pydantic_fields
-from .features import Feature, requested_features
-from .samples import samples_context
+from portapack.errors import BuildError
+from portapack.proof.sandbox import link_or_copy
+from portapack.spec.gpu import CANONICAL, GpuRequest
+from portapack.spec.signature import REQUIRED
+from portapack.spec.strict import StrictModel
+from portapack.targets.artifacts import local_weights, pydantic_fields
+from portapack.targets.features import Feature, requested_features
+from portapack.targets.samples import samples_context
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Target:
         if project.spec.server is None:
             return self
         if self.server_mode is None:
-            from ..errors import TargetError
+            from portapack.errors import TargetError
 
             raise TargetError(f"the {self.name} target cannot package a server: block (an HTTP "
                               "server command); choose another target or use predictor:")
@@ -151,7 +151,7 @@ class Target:
     def require_image(self) -> None:
         """Refuse image commands for a target whose artifact is not a Docker image."""
         if self.image_runtime is None:
-            from ..errors import TargetError
+            from portapack.errors import TargetError
 
             raise TargetError(f"the {self.name} target's artifact is not a Docker image; "
                               "choose a target with a Dockerfile (portapack targets)")
@@ -228,7 +228,7 @@ class Target:
 
     def write(self, project: Project, dest: Path) -> list[str]:
         """Copy the user's files and render the templates into ``dest``; return written paths."""
-        from ..render import render
+        from portapack.building.render import render
 
         context = self.context(project)
         written: list[str] = []

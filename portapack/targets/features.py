@@ -11,7 +11,7 @@ import enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 
 class Feature(enum.Enum):

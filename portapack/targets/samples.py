@@ -16,10 +16,10 @@ import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from ..files import is_file_ref
+from portapack.spec.files import is_file_ref
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 # A file input's value inside a README command before quoting: "@@IMAGE_URI@@" becomes
 # '"$IMAGE_URI"' in the quoted shell word (no escaping touches these characters).
@@ -116,7 +116,7 @@ def served_example(project: Project, limit_bytes: int = 48 * 1024) -> dict[str, 
     """The first example's input for ``portapack serve``'s sample curl, which runs on the
     machine holding the files: each "@file" up to ``limit_bytes`` as its real data: URI (one
     command-line argument holds at most 128 KiB), a larger one as the placeholder."""
-    from ..files import data_uri
+    from portapack.spec.files import data_uri
 
     files = _file_values(project)
     example = wire_example(project)

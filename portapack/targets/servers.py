@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..server_spec import CHAT_ROUTE, COMPLETIONS_ROUTE, HttpExample, Server
-from .artifacts import code_entries, hf_requirement, weight_fetch_commands
+from portapack.spec.server import CHAT_ROUTE, COMPLETIONS_ROUTE, HttpExample, Server
+from portapack.targets.artifacts import code_entries, hf_requirement, weight_fetch_commands
 
 if TYPE_CHECKING:
-    from ..loader import Project
+    from portapack.spec.loader import Project
 
 
 def server_of(project: Project) -> Server:

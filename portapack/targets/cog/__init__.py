@@ -1,5 +1,5 @@
 """The Cog target: its emitter (target.py), options, local runtime and deployer."""
 
-from .target import CogTarget
+from portapack.targets.cog.target import CogTarget
 
 __all__ = ["CogTarget"]

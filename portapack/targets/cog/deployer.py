@@ -10,9 +10,9 @@ import shutil
 import subprocess
 import threading
 
-from ...deployers.base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step
-from ...errors import PortapackError
-from ..artifacts import example_input
+from portapack.deploying.base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step
+from portapack.errors import PortapackError
+from portapack.targets.artifacts import example_input
 
 API_URL = "https://api.replicate.com/v1"
 # Preflight's account check must answer fast: an unreachable API fails within this.
@@ -40,7 +40,7 @@ class CogDeployer(Deployer):
             problems.append("the cog CLI is not installed (a binary from "
                             "https://github.com/replicate/cog/releases; it needs Docker)")
         else:
-            from ...engine import DockerUnavailable, docker_client
+            from portapack.proof.engine import DockerUnavailable, docker_client
 
             try:
                 docker_client()

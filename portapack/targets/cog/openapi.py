@@ -12,7 +12,7 @@ import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ...signature import PredictorInfo
+from portapack.spec.signature import PredictorInfo
 
 _JSON = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object"}
 # A string rule: the key in pydantic's JSON Schema -> Cog's Input(...) keyword.

@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from ...envs import pinned
-from ...runtimes.base import Outcome, Runtime, http_json
+from portapack.proof.envs import pinned
+from portapack.proof.runtimes.base import Outcome, Runtime, http_json
 
 # The runner the Cog target writes (cog.yaml `run:`); the server reads it from this variable.
 RUNNER_REF = "run.py:Runner"

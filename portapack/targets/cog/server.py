@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import HttpReply, ServerFailed, ServerRuntime, kill_group, request
-from ...server_spec import HttpExample
-from ...signature import InputSpec, PredictorInfo
-from ..artifacts import hf_requirement
-from ..base import Feature, Note
-from ..servers import common_problems, route_kind, server_context, server_of
-from .target import CogTarget
+from portapack.proof.server_runtime import HttpReply, ServerFailed, ServerRuntime, kill_group, request
+from portapack.spec.server import HttpExample
+from portapack.spec.signature import InputSpec, PredictorInfo
+from portapack.targets.artifacts import hf_requirement
+from portapack.targets.base import Feature, Note
+from portapack.targets.cog.target import CogTarget
+from portapack.targets.servers import common_problems, route_kind, server_context, server_of
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 
 def runner_contract(kind: str) -> PredictorInfo:
@@ -107,7 +107,7 @@ class CogServerRuntime(ServerRuntime):
         return None
 
     def start(self) -> None:
-        from ...runtimes.base import free_port
+        from portapack.proof.runtimes.base import free_port
 
         self.port = free_port()
         env = dict(os.environ, COG_PREDICT_TYPE_STUB="run.py:Runner", PORT=str(self.port),

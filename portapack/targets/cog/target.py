@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...gpu import CANONICAL
-from ...render import dockerfile_quote
-from ...signature import InputSpec
-from ..artifacts import (
+from portapack.building.render import dockerfile_quote
+from portapack.spec.gpu import CANONICAL
+from portapack.spec.signature import InputSpec
+from portapack.targets.artifacts import (
     example_input,
     hf_requirement,
     local_weights,
@@ -24,12 +24,12 @@ from ..artifacts import (
     weight_fetch_commands,
     with_requirements,
 )
-from ..base import Feature, GpuMapping, Hardware, Note, Target
-from .openapi import cog_rules, openapi_schema
-from .options import CogOptions
+from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target
+from portapack.targets.cog.openapi import cog_rules, openapi_schema
+from portapack.targets.cog.options import CogOptions
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 RUNNER_FILE, RUNNER_CLASS = "run.py", "Runner"
 # Replicate's multi-GPU SKUs (their naming is not uniform).

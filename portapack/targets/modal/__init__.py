@@ -1,5 +1,5 @@
 """The Modal target: its emitter (target.py), options, local runtime and deployer."""
 
-from .target import ModalTarget
+from portapack.targets.modal.target import ModalTarget
 
 __all__ = ["ModalTarget"]

@@ -13,9 +13,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from ...deployers.base import Deployer, DeployResult, Plan, PreflightError, Step, missing_module
-from ...errors import PortapackError
-from .. import get_target
+from portapack.deploying.base import Deployer, DeployResult, Plan, PreflightError, Step, missing_module
+from portapack.errors import PortapackError
+from portapack.targets import get_target
 
 PREFLIGHT_TIMEOUT = 15.0  # seconds: an unreachable Modal fails preflight within this
 DEFAULT_SERVER_URL = "https://api.modal.com"  # modal 1.6.4 modal/config.py "server_url"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ...strict import StrictModel
+from portapack.spec.strict import StrictModel
 
 
 class SnapshotSleep(StrictModel):

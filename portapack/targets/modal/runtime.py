@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ...envs import pinned
-from ...runtimes.base import Outcome, free_port
-from ...runtimes.worker_runtime import WorkerRuntime
+from portapack.proof.envs import pinned
+from portapack.proof.runtimes.base import Outcome, free_port
+from portapack.proof.runtimes.worker_runtime import WorkerRuntime
 
 
 class ModalRuntime(WorkerRuntime):

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import ServerFailed, ServerRuntime, kill_group, wait_http
-from ..artifacts import code_entries
-from ..base import Note
-from ..servers import common_problems, server_context, server_of, warmup_request
-from .target import ModalTarget
+from portapack.proof.server_runtime import ServerFailed, ServerRuntime, kill_group, wait_http
+from portapack.targets.artifacts import code_entries
+from portapack.targets.base import Note
+from portapack.targets.modal.target import ModalTarget
+from portapack.targets.servers import common_problems, server_context, server_of, warmup_request
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 
 class ModalServerTarget(ModalTarget):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..artifacts import (
+from portapack.targets.artifacts import (
     code_entries,
     example_input,
     hf_requirement,
@@ -13,11 +13,11 @@ from ..artifacts import (
     weight_fetch_commands,
     with_requirements,
 )
-from ..base import Feature, GpuMapping, Hardware, Target
-from .options import ModalOptions
+from portapack.targets.base import Feature, GpuMapping, Hardware, Target
+from portapack.targets.modal.options import ModalOptions
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 
 class ModalTarget(Target):
@@ -88,7 +88,7 @@ class ModalTarget(Target):
                         for top, kind in code_entries(project).items()],
             # @app.cls(...) settings of plain value; secrets and volumes follow them.
             cls_options=self.cls_values(project),
-            # predict() is always a plain def (portapack.signature), and @modal.concurrent runs
+            # predict() is always a plain def (portapack.spec.signature), and @modal.concurrent runs
             # a sync method's inputs on threads (Modal 1.x "Input concurrency"). An async adapter
             # could only hand the call to a thread too, or serialize it behind a lock and undo
             # the concurrency asked for; the generated file says so above the decorator instead

@@ -1,4 +1,4 @@
-"""Modal's loader for portapack's worker (portapack/runtimes/worker.py): run by path in the
+"""Modal's loader for portapack's worker (portapack/proof/runtimes/worker.py): run by path in the
 artifact's own env, where portapack is not installed, so standard library only (modal,
 fastapi and uvicorn come from the artifact's env when called)."""
 

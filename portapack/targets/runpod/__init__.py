@@ -1,5 +1,5 @@
 """The RunPod target: its emitter (target.py), options, local runtime and deployer."""
 
-from .target import RunpodTarget
+from portapack.targets.runpod.target import RunpodTarget
 
 __all__ = ["RunpodTarget"]

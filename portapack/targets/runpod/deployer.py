@@ -16,11 +16,19 @@ import os
 import shlex
 from typing import Any
 
-from ...builder import project_digest
-from ...deployers.base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step, missing_module
-from ...errors import PortapackError
-from ..artifacts import example_input
-from .target import RunpodTarget, fallback_card_pools, select_gpu
+from portapack.building.builder import project_digest
+from portapack.deploying.base import (
+    ApiClient,
+    Deployer,
+    DeployResult,
+    Plan,
+    PreflightError,
+    Step,
+    missing_module,
+)
+from portapack.errors import PortapackError
+from portapack.targets.artifacts import example_input
+from portapack.targets.runpod.target import RunpodTarget, fallback_card_pools, select_gpu
 
 API_URL = "https://api.runpod.io/v2"
 PREFLIGHT_TIMEOUT = 10.0  # seconds: an unreachable API fails preflight well within 15 s
@@ -78,7 +86,7 @@ class RunpodDeployer(Deployer):
     def check_platform(self) -> list[str]:
         problems = missing_module("docker", "docker")
         if not problems:
-            from ...engine import DockerUnavailable, docker_client
+            from portapack.proof.engine import DockerUnavailable, docker_client
 
             try:
                 docker_client()
@@ -143,7 +151,7 @@ class RunpodDeployer(Deployer):
 
     def run_step(self, step: Step, result: DeployResult) -> None:
         if step.action == "build image":
-            from ...engine import build_image
+            from portapack.proof.engine import build_image
 
             build_image(self.build_dir, self.image, base_image=self.options.base_image,
                         on_progress=self.say)
@@ -153,7 +161,7 @@ class RunpodDeployer(Deployer):
             endpoint = self.upsert_endpoint()
             result.endpoint_id = endpoint["id"]
             if self.spec.server is not None:  # a load balancer: requests go to the server
-                from .server import LB_URL
+                from portapack.targets.runpod.server import LB_URL
 
                 route = self.spec.server.routes[0]  # LoadBalancingRequestUrls.base + a route
                 base = (endpoint.get("requestUrls") or {}).get("base")
@@ -201,7 +209,7 @@ def image_tag(build_digest: str, base_image: str | None) -> str:
 
 def push_image(image: str, say) -> None:
     """``docker push`` through the SDK, with progress; an error in the stream fails the step."""
-    from ...engine import docker_client
+    from portapack.proof.engine import docker_client
 
     repository, _, tag = image.rpartition(":")
     last = None

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ... import engine
-from ...runtimes.base import RuntimeFailed, free_port
-from .runtime import RunpodRuntime
+from portapack import engine
+from portapack.proof.runtimes.base import RuntimeFailed, free_port
+from portapack.targets.runpod.runtime import RunpodRuntime
 
 
 class DockerRunpodRuntime(RunpodRuntime):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ...strict import StrictModel
+from portapack.spec.strict import StrictModel
 
 
 class RunpodOptions(StrictModel):

@@ -7,7 +7,7 @@ import shlex
 import time
 from typing import Any
 
-from ...runtimes.base import Outcome, Runtime, http_json
+from portapack.proof.runtimes.base import Outcome, Runtime, http_json
 
 
 class RunpodRuntime(Runtime):

@@ -13,13 +13,13 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import ContainerServerRuntime
-from ..base import Note
-from ..servers import common_problems, server_context, server_of
-from .target import RunpodTarget
+from portapack.proof.server_runtime import ContainerServerRuntime
+from portapack.targets.base import Note
+from portapack.targets.runpod.target import RunpodTarget
+from portapack.targets.servers import common_problems, server_context, server_of
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 LOCAL_BASE = "portapack/python:{python}-bookworm"
 LB_REQUEST_LIMIT_S = 330  # RunPod answers 524 after about 5.5 minutes on a load-balanced request
@@ -103,7 +103,7 @@ class RunpodServerRuntime(ContainerServerRuntime):
         self.port = self.health = 0
 
     def cannot_run(self) -> str | None:
-        from ... import engine
+        from portapack import engine
 
         if self.project.spec.resources.gpu is not None:
             return f"the server needs a GPU ({self.project.spec.resources.gpu}); none here"
@@ -114,8 +114,8 @@ class RunpodServerRuntime(ContainerServerRuntime):
         return None
 
     def start(self) -> None:
-        from ... import engine
-        from ...runtimes.base import free_port
+        from portapack import engine
+        from portapack.proof.runtimes.base import free_port
 
         spec = self.project.spec
         base = spec.targets.runpod.base_image or LOCAL_BASE.format(python=spec.python)

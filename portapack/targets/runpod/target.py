@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...gpu import GpuRequest
-from ..artifacts import (
+from portapack.spec.gpu import GpuRequest
+from portapack.targets.artifacts import (
     code_entries,
     example_input,
     hf_requirement,
@@ -16,11 +16,11 @@ from ..artifacts import (
     weight_fetch_commands,
     with_requirements,
 )
-from ..base import Feature, GpuMapping, Hardware, Note, Target
-from .options import RunpodOptions
+from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target
+from portapack.targets.runpod.options import RunpodOptions
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 # uv installs the image's dependencies (as Cog and Truss do); it comes from PyPI, so a build
 # needs no registry besides the base image's.

@@ -1,5 +1,5 @@
 """The Truss target: its emitter (target.py), options, local runtime and deployer."""
 
-from .target import TrussTarget
+from portapack.targets.truss.target import TrussTarget
 
 __all__ = ["TrussTarget"]

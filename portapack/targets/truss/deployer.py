@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...deployers.base import ApiClient, Deployer, DeployResult, Plan, PreflightError, Step, missing_module
-from ...errors import PortapackError
+from portapack.deploying.base import (
+    ApiClient,
+    Deployer,
+    DeployResult,
+    Plan,
+    PreflightError,
+    Step,
+    missing_module,
+)
+from portapack.errors import PortapackError
 
 API_URL_ENV = "PORTAPACK_BASETEN_API_URL"  # overrides the management API's base (tests)
 PREFLIGHT_TIMEOUT = 15.0  # seconds: an unreachable Baseten fails preflight within this
@@ -127,12 +135,12 @@ class TrussDeployer(Deployer):
                 "publish": True, "promote": self.promote}
 
     def autoscaling(self) -> dict[str, int]:
-        from .. import get_target
+        from portapack.targets import get_target
 
         return get_target("truss").autoscaling(self.project)
 
     def plan(self) -> Plan:
-        from .. import get_target
+        from portapack.targets import get_target
 
         config = get_target("truss").context(self.project)["config"]
         settings = {"model_name": self.spec.name, "resources": config["resources"],

@@ -32,9 +32,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ...envs import cache_root, ensure_env
-from ...errors import PortapackError
-from ...runtimes.base import Outcome, Runtime, http_json
+from portapack.errors import PortapackError
+from portapack.proof.envs import cache_root, ensure_env
+from portapack.proof.runtimes.base import Outcome, Runtime, http_json
 
 MODEL = "/v1/models/model"
 

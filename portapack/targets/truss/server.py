@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...server_runtime import ContainerServerRuntime, ServerFailed
-from ...server_spec import HttpExample
-from ..base import Feature, Note
-from ..servers import common_problems, server_context, server_of
-from .target import TrussTarget
+from portapack.proof.server_runtime import ContainerServerRuntime, ServerFailed
+from portapack.spec.server import HttpExample
+from portapack.targets.base import Feature, Note
+from portapack.targets.servers import common_problems, server_context, server_of
+from portapack.targets.truss.target import TrussTarget
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 APP_DATA = "/app/data"  # where Truss's Dockerfile copies data/ (COPY ./data ${APP_HOME}/data)
 PREDICT = "/v1/models/model:predict"  # Baseten's predict route, proxied to predict_endpoint
@@ -118,7 +118,7 @@ class TrussServerRuntime(ContainerServerRuntime):
         self.port = 0
 
     def cannot_run(self) -> str | None:
-        from ... import engine
+        from portapack import engine
 
         try:
             engine.docker_client()
@@ -132,8 +132,8 @@ class TrussServerRuntime(ContainerServerRuntime):
     def start(self) -> None:
         import tempfile
 
-        from ... import engine
-        from ...runtimes.base import free_port
+        from portapack import engine
+        from portapack.proof.runtimes.base import free_port
 
         context = Path(tempfile.mkdtemp(prefix="portapack-truss-ctx-"))
         truss_cli = Path(sys.executable).with_name("truss")

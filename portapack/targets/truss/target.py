@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..artifacts import example_input, local_weights, typing_names, with_requirements
-from ..base import Feature, GpuMapping, Hardware, Note, Target, requested_features
-from .options import TrussOptions
+from portapack.targets.artifacts import example_input, local_weights, typing_names, with_requirements
+from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target, requested_features
+from portapack.targets.truss.options import TrussOptions
 
 if TYPE_CHECKING:
-    from ...loader import Project
+    from portapack.spec.loader import Project
 
 # Secret names that hold a Hugging Face token (huggingface_hub reads both). A spec declaring
 # one gets it named as the hf:// weights' auth_secret_name, so gated repos download on Baseten
@@ -55,7 +55,7 @@ class TrussTarget(Target):
     }
     # min/max replicas, idle_timeout and concurrency are applied by `portapack deploy` through
     # Baseten's management API after the push (config.yaml has no autoscaling): see
-    # extra_notes and portapack/deployers/truss.py.
+    # extra_notes and portapack/deploying/truss.py.
     unsupported: ClassVar[dict[Feature, str]] = {
         Feature.TIMEOUT: "Truss has no per-prediction timeout setting",
     }

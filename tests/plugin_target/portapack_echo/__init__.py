@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from portapack.strict import StrictModel
+from portapack.spec.strict import StrictModel
 from portapack.targets.artifacts import example_input, typing_names
 from portapack.targets.base import Feature, GpuMapping, Target
 
 if TYPE_CHECKING:
-    from portapack.loader import Project
+    from portapack.spec.loader import Project
 
 
 class EchoOptions(StrictModel):

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from portapack.deployers.base import Deployer, DeployResult, Plan, Step
+from portapack.deploying.base import Deployer, DeployResult, Plan, Step
 
 
 class EchoDeployer(Deployer):

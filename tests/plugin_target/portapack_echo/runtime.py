@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portapack.runtimes.base import Outcome, Runtime, http_json
+from portapack.proof.runtimes.base import Outcome, Runtime, http_json
 
 
 class EchoRuntime(Runtime):

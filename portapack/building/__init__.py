@@ -1,0 +1,2 @@
+"""The build stage: render a project through each target's templates into its folder, atomically;
+and the starter project of ``portapack init``."""

@@ -1,0 +1,179 @@
+"""``portapack import cog``: a Cog project (cog.yaml + a BasePredictor/BaseRunner class).
+
+Mappings follow Cog 0.23's python SDK (cog/__init__.py, cog/input.py: Input's options are
+default, description, ge, le, min_length, max_length, regex, choices, deprecated, accept) and
+the cog.yaml schema (build.gpu, python_version, python_requirements / python_packages,
+system_packages, run, environment, concurrency.max), both read 2026-12-01.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from portapack.errors import Problem, SpecError
+from portapack.importing import cog_runner
+from portapack.importing.base import Imported, predictor_name, slug, user_files, without_platform_sdk
+from portapack.spec.model import PYTHON_VERSIONS
+
+DEFAULT_GPU = "L40S"  # Replicate's general-purpose GPU SKU (gpu-l40s); cog.yaml names no type
+KNOWN_BUILD = {"gpu", "python_version", "python_requirements", "python_packages",
+               "system_packages", "run"}
+
+
+def read_config(src: Path) -> tuple[dict[str, Any], str]:
+    path = src / "cog.yaml"
+    if not path.is_file():
+        raise SpecError(Problem(str(src), "not a Cog project: no cog.yaml here; pass the folder "
+                                "that holds cog.yaml"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SpecError(Problem(f"cog.yaml:{mark.line + 1}" if mark else "cog.yaml",
+                                f"invalid YAML: {getattr(exc, 'problem', exc)}")) from None
+    if not isinstance(data, dict):
+        raise SpecError(Problem("cog.yaml", "must be a mapping with 'build:' and 'run:'"))
+    ref = data.get("run") or data.get("predict")
+    if not isinstance(ref, str) or ":" not in ref or not ref.split(":")[0].endswith(".py"):
+        raise SpecError(Problem("cog.yaml", "no 'run: \"run.py:Runner\"' (or 'predict:') entry "
+                                "naming the runner; nothing to import"))
+    return data, ref
+
+
+def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
+    """Convert the Cog project in ``src``."""
+    config, ref = read_config(src)
+    rel, class_name = ref.split(":", 1)
+    if not (src / rel).is_file():
+        raise SpecError(Problem("cog.yaml", f"the runner file '{rel}' does not exist"))
+    build = config.get("build") or {}
+    dest = predictor_name(rel, {p.name for p in src.iterdir()})
+    imported = Imported("cog", {}, dest, "")
+    if dest != rel:
+        imported.note(rel, f"written as {dest}: the cog target generates its own {rel}")
+    spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": f"{dest}:{class_name}"}
+    skip = {"cog.yaml", rel}
+
+    version = str(build.get("python_version", "3.11"))
+    short = ".".join(version.split(".")[:2])
+    if short not in PYTHON_VERSIONS:
+        closest = min(PYTHON_VERSIONS, key=lambda v: abs(float(v) - float(short or 3.11)))
+        imported.note("cog.yaml build.python_version", f"{version} is not one portapack builds "
+                      f"({', '.join(PYTHON_VERSIONS)}); using {closest}", lost=True)
+        short = closest
+    spec["python"] = short
+
+    requirements, req_file = _requirements(src, build, imported)
+    if req_file:
+        skip.add(req_file)
+    if build.get("system_packages"):
+        spec["system_packages"] = [str(p) for p in build["system_packages"]]
+    commands = _run_commands(build.get("run") or [], imported)
+    if commands:
+        spec["build_commands"] = commands
+    env = _environment(config.get("environment") or [], imported)
+    if env:
+        spec["env"] = env
+    if build.get("gpu"):
+        spec["resources"] = {"gpu": gpu or DEFAULT_GPU}
+        if gpu:
+            imported.note("cog.yaml build.gpu", f"gpu: true; GPU type {gpu} from --gpu")
+        else:
+            imported.note("cog.yaml build.gpu", "cog.yaml says only 'gpu: true' (the type lives "
+                          f"in a Replicate deployment): using {DEFAULT_GPU}; pass --gpu to choose",
+                          lost=True)
+    elif gpu:
+        spec["resources"] = {"gpu": gpu}
+    for key in sorted(set(build) - KNOWN_BUILD):
+        imported.note(f"cog.yaml build.{key}", "not carried: portapack chooses the base image, "
+                      "CUDA and Cog versions per target", lost=True)
+    for key in sorted(set(config) - {"build", "run", "predict", "environment", "concurrency"}):
+        imported.note(f"cog.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
+
+    runner = cog_runner.rewrite(src / rel, rel, class_name)
+    imported.predictor_source = runner.source
+    imported.notes += runner.notes
+    concurrency = (config.get("concurrency") or {}).get("max") or runner.concurrency
+    if concurrency and int(concurrency) > 1:
+        spec["scaling"] = {"concurrency": int(concurrency)}
+    if runner.secrets:
+        spec["secrets"] = runner.secrets
+    if runner.uses_field and not any(r.lower().startswith("pydantic") for r in requirements):
+        requirements.append("pydantic>=2")
+    if requirements:
+        spec["requirements"] = requirements
+    spec["examples"] = []
+    imported.spec = spec
+    imported.copies = user_files(src, skip)
+    return imported
+
+
+def _requirements(src: Path, build: dict[str, Any], imported: Imported) -> tuple[list[str], str | None]:
+    if build.get("python_requirements"):
+        rel = str(build["python_requirements"])
+        path = src / rel
+        if not path.is_file():
+            raise SpecError(Problem("cog.yaml build.python_requirements", f"'{rel}' not found"))
+        lines = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        reqs = []
+        for line in lines:
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("-"):
+                imported.note(f"{rel}", f"pip option '{line}' not carried (portapack takes plain "
+                              "requirement strings)", lost=True)
+                continue
+            reqs.append(line)
+        kept, dropped = without_platform_sdk(reqs, "cog")
+        if dropped:
+            imported.note(rel, f"dropped {', '.join(dropped)}: the predictor no longer imports "
+                          "cog (the cog target adds it)")
+        return kept, rel
+    if build.get("python_packages"):
+        kept, _ = without_platform_sdk([str(p) for p in build["python_packages"]], "cog")
+        return kept, None
+    return [], None
+
+
+def _run_commands(entries: list[Any], imported: Imported) -> list[str]:
+    commands = []
+    for n, entry in enumerate(entries):
+        where = f"cog.yaml build.run[{n}]"
+        if isinstance(entry, dict):
+            if entry.get("mounts"):
+                imported.note(where, "its secret mounts are not carried: the command runs at "
+                              "image build without them; move the download to load() with a "
+                              "secret instead", lost=True)
+            entry = entry.get("command", "")
+        text = str(entry).strip()
+        if "\n" in text:
+            imported.note(where, "a multi-line command is not carried: split it into one-line "
+                          "build_commands", lost=True)
+            continue
+        if text:
+            commands.append(text)
+    return commands
+
+
+def _environment(entries: list[Any] | dict[str, Any], imported: Imported) -> dict[str, str]:
+    if isinstance(entries, dict):
+        return {str(k): str(v) for k, v in entries.items()}
+    env = {}
+    for n, entry in enumerate(entries):
+        key, sep, value = str(entry).partition("=")
+        if not sep:
+            imported.note(f"cog.yaml environment[{n}]", f"'{entry}' is not KEY=VALUE", lost=True)
+            continue
+        env[key.strip()] = value
+    return env
+
+
+def runner_ref(src: Path) -> str:
+    """The ``run:``/``predict:`` reference of a Cog project (for its own server)."""
+    return read_config(src)[1]
+
+
+__all__ = ["import_cog", "runner_ref"]

@@ -1,0 +1,276 @@
+"""Rewrite a Truss ``class Model`` into a portapack predictor.
+
+``__init__(**kwargs)`` loses the kwargs Truss passes (config, data_dir, secrets): what the
+class kept of them is rewritten (``self._secrets["x"]`` -> ``os.environ["X"]``,
+``self._data_dir`` -> ``DATA_DIR`` beside the predictor, ``self._config`` -> the config as a
+literal). ``predict(model_input)`` stays as ``_truss_predict`` behind a typed ``predict``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from portapack.errors import Problem, SpecError
+from portapack.importing.base import Note, env_name
+from portapack.importing.source import add_imports, dotted, parse
+from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
+
+KWARGS = {"config", "data_dir", "secrets"}
+PREDICTOR = "Predictor"
+
+
+@dataclass
+class TrussModel:
+    source: str
+    notes: list[Note] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    example: dict[str, Any] | None = None
+
+
+def _kept(init: ast.FunctionDef) -> tuple[dict[str, str], list[Problem], set[int]]:
+    """{attribute: kwarg} for ``self.attr = kwargs["kwarg"]`` (or ``kwargs.get``, or a named
+    parameter), the problems, and the lines of those statements."""
+    params = {a.arg for a in init.args.args[1:] + init.args.kwonlyargs}
+    kwarg = init.args.kwarg.arg if init.args.kwarg else None
+    kept: dict[str, str] = {}
+    lines: set[int] = set()
+    for stmt in init.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name)):
+            continue
+        value, key = stmt.value, None
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and \
+                value.value.id == kwarg and isinstance(value.slice, ast.Constant):
+            key = value.slice.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                isinstance(value.func.value, ast.Name) and value.func.value.id == kwarg and \
+                value.func.attr == "get" and value.args and isinstance(value.args[0], ast.Constant):
+            key = value.args[0].value
+        elif isinstance(value, ast.Name) and value.id in params:
+            key = value.id
+        if key is not None:
+            kept[stmt.targets[0].attr] = key
+            lines.add(stmt.lineno)
+    problems = []
+    for node in ast.walk(init):
+        if isinstance(node, ast.Name) and node.id in params | {kwarg} and not any(
+                node.lineno == ln for ln in lines):
+            problems.append(Problem(f":{node.lineno}", f"__init__ uses '{node.id}' beyond keeping "
+                                    "config, data_dir or secrets; move that code to load()"))
+    return kept, problems, lines
+
+
+def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[str, Any],
+            data_dir: str) -> TrussModel:
+    module, tree = parse(path, rel)
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    cls = classes.get(class_name)
+    if cls is None:
+        raise SpecError(Problem(rel, f"no class '{class_name}' (classes: {', '.join(classes) or 'none'})"))
+    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    predict = methods.get("predict")
+    if predict is None or len(predict.args.args) < 2:
+        raise SpecError(Problem(f"{rel}:{cls.lineno}", "the Model has no predict(self, model_input)"))
+    result = TrussModel("")
+    if class_name != PREDICTOR:
+        result.notes.append(Note(f"{rel}:{cls.lineno}", f"class {class_name} became {PREDICTOR}"))
+    kept, problems, _ = _kept(methods["__init__"]) if "__init__" in methods else ({}, [], set())
+    problems = [Problem(f"{rel}{p.where}", p.message) for p in problems]
+    for attr, key in kept.items():
+        if key not in KWARGS:
+            problems.append(Problem(rel, f"self.{attr} keeps Truss's '{key}' argument, which has no "
+                                    "portapack equivalent; remove it"))
+    if isinstance(predict, ast.AsyncFunctionDef) and any(
+            isinstance(n, ast.Yield) for n in ast.walk(predict)):
+        problems.append(Problem(f"{rel}:{predict.lineno}", "an async generator predict() cannot be "
+                                "imported yet; make it a plain generator"))
+    if problems:
+        raise SpecError(problems)
+    dict_fn = methods.get("preprocess") or predict
+    reads = dict_reads(dict_fn, {dict_fn.args.args[1].arg})
+    inputs, why = infer(reads, example if isinstance(example, dict) else None)
+    where = f"{rel}:{predict.lineno}"
+    if inputs is None:
+        result.notes.append(Note(where, f"predict() keeps one dict input '{DICT_INPUT}': {why}"))
+        result.example = {DICT_INPUT: example} if example is not None else None
+    else:
+        names = ", ".join(i.name for i in inputs)
+        result.notes.append(Note(where, f"predict(model_input) became typed inputs ({names}), read "
+                                 "from the keys the code uses and the example input"))
+        if isinstance(example, dict):
+            result.example = {k: v for k, v in example.items() if k in {i.name for i in inputs}}
+            extra = sorted(set(example) - set(result.example))
+            if extra:
+                result.notes.append(Note("config.yaml model_metadata", f"example keys {', '.join(extra)} "
+                                         "are not read by predict(): left out of the example"))
+    streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(predict))
+    is_async = isinstance(predict, ast.AsyncFunctionDef)
+    flow = None  # Truss's own order: preprocess -> predict -> postprocess
+    if "preprocess" in methods or "postprocess" in methods or is_async:
+        flow = "self._truss_predict(payload_in)"
+        if "preprocess" in methods:
+            flow = flow.replace("payload_in", "self.preprocess(payload_in)")
+        if is_async:
+            flow = f"asyncio.run({flow})"
+        if "postprocess" in methods:
+            flow = f"self.postprocess({flow})"
+        result.notes.append(Note(where, "preprocess()/postprocess() and async predict() run in "
+                                 "Truss's order inside predict()"))
+    body = wrapper("predict", inputs, "self._truss_flow" if flow else "self._truss_predict",
+                   streaming=streaming, returns="Iterator[Any]" if streaming else None, flow=flow)
+    rewriter = _Rewriter(class_name, kept, body, rel)
+    new = module.visit(rewriter)
+    if rewriter.problems:
+        raise SpecError(rewriter.problems)
+    wanted: list[tuple[str, str]] = []
+    if rewriter.uses_env:
+        wanted.append(("", "os"))
+    if is_async:
+        wanted.append(("", "asyncio"))
+    if streaming:
+        wanted += [("collections.abc", "Iterator"), ("typing", "Any")]
+    constants = []
+    if rewriter.uses_data:
+        wanted.append(("pathlib", "Path"))
+        constants.append(f'DATA_DIR = Path(__file__).resolve().parent / "{data_dir}"  '
+                         "# Truss's data_dir, copied beside the predictor")
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR ({data_dir}/ "
+                                 "beside the predictor)"))
+    if rewriter.uses_config:
+        from portapack.importing.truss import config_literal
+        constants.append(f"# The Truss config.yaml this model was written for.\nTRUSS_CONFIG = "
+                         f"{config_literal(config)}")
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'config')} became TRUSS_CONFIG, a copy of "
+                                 "config.yaml's values"))
+    if constants:
+        new = _before_first_class(new, constants)
+    local = {p.stem for p in path.parent.glob("*.py")}
+    new = add_imports(new, wanted, local)
+    for attr, key in kept.items():
+        if key == "secrets":
+            result.notes.append(Note(rel, f"self.{attr}[name] became os.environ[NAME]: the secrets "
+                                     "are listed under 'secrets:'"))
+    result.secrets = sorted(rewriter.secrets)
+    result.source = new.code
+    return result
+
+
+def _attr(kept: dict[str, str], key: str) -> str:
+    return next((a for a, k in kept.items() if k == key), key)
+
+
+def _before_first_class(module: cst.Module, lines: list[str]) -> cst.Module:
+    body = list(module.body)
+    at = next((n for n, s in enumerate(body) if isinstance(s, cst.ClassDef)), len(body))
+    new = list(cst.parse_module("\n".join(lines) + "\n").body)
+    new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+    if at < len(body):
+        body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
+    return module.with_changes(body=body[:at] + new + body[at:])
+
+
+class _Rewriter(cst.CSTTransformer):
+    def __init__(self, class_name: str, kept: dict[str, str], predict_src: str, rel: str):
+        self.class_name, self.kept, self.predict_src, self.rel = class_name, kept, predict_src, rel
+        self.problems: list[Problem] = []
+        self.secrets: set[str] = set()
+        self.uses_env = self.uses_data = self.uses_config = False
+        self.in_init = 0  # __init__'s own `self._x = kwargs[...]` lines are dropped, not rewritten
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.in_init += node.name.value == "__init__"
+
+    def leave_FunctionDef(self, original, updated):
+        self.in_init -= original.name.value == "__init__"
+        return updated
+
+    def _kind(self, node: cst.BaseExpression) -> str | None:
+        """'secrets' / 'data_dir' / 'config' if ``node`` is ``self.<kept attr>``."""
+        if isinstance(node, cst.Attribute) and dotted(node.value) == "self" and not self.in_init:
+            return self.kept.get(node.attr.value)
+        return None
+
+    def leave_Subscript(self, original, updated):
+        if self._kind(updated.value) == "secrets" and len(updated.slice) == 1:
+            key = updated.slice[0].slice
+            if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
+                name = env_name(key.value.evaluated_value)
+                self.secrets.add(name)
+                self.uses_env = True
+                return cst.parse_expression(f'os.environ["{name}"]')
+        return updated
+
+    def leave_Call(self, original, updated):
+        func = updated.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "get" and \
+                self._kind(func.value) == "secrets" and updated.args and \
+                isinstance(updated.args[0].value, cst.SimpleString):
+            name = env_name(updated.args[0].value.evaluated_value)
+            self.secrets.add(name)
+            self.uses_env = True
+            rest = "".join(", " + EMPTY_CODE(a.value) for a in updated.args[1:])
+            return cst.parse_expression(f'os.environ.get("{name}"{rest})')
+        return updated
+
+    def leave_Attribute(self, original, updated):
+        kind = self._kind(updated)
+        if kind == "data_dir":
+            self.uses_data = True
+            return cst.Name("DATA_DIR")
+        if kind == "config":
+            self.uses_config = True
+            return cst.Name("TRUSS_CONFIG")
+        return updated
+
+    def leave_ClassDef(self, original, updated):
+        if updated.name.value != self.class_name:
+            return updated
+        body = []
+        for stmt in updated.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
+                stmt = self._init(stmt)
+                if stmt is None:
+                    continue
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "predict":
+                added = cst.parse_module(self.predict_src).body
+                body.append(added[0].with_changes(leading_lines=stmt.leading_lines))
+                body += [s.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for s in added[1:]]
+                stmt = stmt.with_changes(name=cst.Name("_truss_predict"),
+                                         leading_lines=[cst.EmptyLine(indent=False)])
+            body.append(stmt)
+        for stmt in body:  # any self.<secrets dict> left is used in a way we cannot rewrite
+            text = EMPTY_CODE(stmt)
+            for attr, key in self.kept.items():
+                if key == "secrets" and f"self.{attr}" in text:
+                    self.problems.append(Problem(self.rel, f"self.{attr} (Truss's secrets) is used "
+                                                 "other than as self.{attr}['name'] or .get('name')"))
+        # "Model" is the class name of Truss's own model.py, which wraps the predictor there.
+        return updated.with_changes(name=cst.Name(PREDICTOR), body=updated.body.with_changes(body=body))
+
+    def _init(self, fn: cst.FunctionDef) -> cst.FunctionDef | None:
+        body = []
+        for stmt in fn.body.body:
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
+                    stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1:
+                target = stmt.body[0].targets[0].target
+                if isinstance(target, cst.Attribute) and dotted(target.value) == "self" and \
+                        target.attr.value in self.kept:
+                    continue
+            body.append(stmt)
+        if not body or all(isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Pass)
+                           for s in body):
+            return None
+        params = fn.params.with_changes(params=[fn.params.params[0].with_changes(
+                                            comma=cst.MaybeSentinel.DEFAULT)], kwonly_params=[],
+                                        star_kwarg=None,
+                                        star_arg=cst.MaybeSentinel.DEFAULT)
+        return fn.with_changes(params=params, body=fn.body.with_changes(body=body))
+
+
+def EMPTY_CODE(node: cst.CSTNode) -> str:  # noqa: N802 (a function that reads as a constant)
+    return cst.Module(body=[]).code_for_node(node)
