@@ -180,7 +180,7 @@ def bench_envs(work: Path) -> None:
                                             or Path.home() / ".cache") / "portapack" / "uv"))
     code = """if True:
         import json, sys, time
-        from portapack import envs
+        from portapack.proof import envs
         timings = []
         real = envs.ensure_env
         def timed(*a, **k):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from portapack import filecompare
+from portapack.proof import filecompare
 from portapack.proof.testing import CaseResult, same
 from portapack.spec.files import cli_file_input, helper_path, with_example_files, write_file_outputs
 from portapack.spec.loader import load_project

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portapack import engine
+from portapack.proof import engine
 from portapack.proof.runtimes.base import RuntimeFailed, free_port
 from portapack.targets.runpod.runtime import RunpodRuntime
 

@@ -103,7 +103,7 @@ class RunpodServerRuntime(ContainerServerRuntime):
         self.port = self.health = 0
 
     def cannot_run(self) -> str | None:
-        from portapack import engine
+        from portapack.proof import engine
 
         if self.project.spec.resources.gpu is not None:
             return f"the server needs a GPU ({self.project.spec.resources.gpu}); none here"
@@ -114,7 +114,7 @@ class RunpodServerRuntime(ContainerServerRuntime):
         return None
 
     def start(self) -> None:
-        from portapack import engine
+        from portapack.proof import engine
         from portapack.proof.runtimes.base import free_port
 
         spec = self.project.spec

@@ -118,7 +118,7 @@ class TrussServerRuntime(ContainerServerRuntime):
         self.port = 0
 
     def cannot_run(self) -> str | None:
-        from portapack import engine
+        from portapack.proof import engine
 
         try:
             engine.docker_client()
@@ -132,7 +132,7 @@ class TrussServerRuntime(ContainerServerRuntime):
     def start(self) -> None:
         import tempfile
 
-        from portapack import engine
+        from portapack.proof import engine
         from portapack.proof.runtimes.base import free_port
 
         context = Path(tempfile.mkdtemp(prefix="portapack-truss-ctx-"))
