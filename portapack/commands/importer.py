@@ -1,4 +1,4 @@
-"""``portapack import {cog,truss,runpod} SRC_DIR``: bring an existing project over."""
+"""``portapack import PLATFORM SRC_DIR``: bring an existing project over."""
 
 from __future__ import annotations
 
@@ -27,12 +27,13 @@ def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 @click.command(name="import")
-@click.argument("platform", type=click.Choice(["cog", "truss", "runpod"]))
+@click.argument("platform", metavar="PLATFORM")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="New folder for the portapack project (default: SRC-portapack). Never overwritten.")
 @click.option("--strict", is_flag=True, help="Refuse if anything cannot be carried over.")
-@click.option("--gpu", default=None, help="GPU type when the source names none (Cog's gpu: true).")
+@click.option("--gpu", default=None,
+              help="GPU type when the source names none (its config says only gpu: true).")
 @click.option("--example", "examples", multiple=True, metavar="JSON",
               help="An example request's inputs, as JSON; repeatable.")
 @click.option("--verify", is_flag=True,
@@ -42,7 +43,8 @@ def _examples(raw: tuple[str, ...]) -> list[dict[str, Any]]:
 @handles_errors
 def import_command(platform: str, src: Path, out: Path | None, strict: bool, gpu: str | None,
                    examples: tuple[str, ...], verify: bool, as_json: bool) -> None:
-    """Convert a Cog, Truss or RunPod project into a portapack project (reads, never runs it)."""
+    """Convert another platform's project in SRC into a portapack project (reads, never runs
+    it). PLATFORM is a target that can import ('portapack targets' marks them)."""
     from portapack.importing import import_project
 
     out = out or src.with_name(f"{src.resolve().name}-portapack")

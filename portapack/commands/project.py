@@ -134,13 +134,16 @@ def targets(as_json: bool) -> None:
     origins = registered()
     if as_json:
         emit_json({"targets": [{"name": t.name, "aliases": list(t.aliases), "title": t.title,
-                                "origin": origins[t.name].origin, "install": t.install_hint}
+                                "origin": origins[t.name].origin, "install": t.install_hint,
+                                "imports": t.importer is not None}
                                for t in instances], "gpus": rows})
         return
     for t in instances:
         aliases = f" (alias {', '.join(t.aliases)})" if t.aliases else ""
-        click.echo(f"{t.name + aliases:24} {t.title:8} {origins[t.name].origin:10}  {t.install_hint}")
-    click.echo("")
+        imports = "import" if t.importer is not None else ""
+        click.echo(f"{t.name + aliases:24} {t.title:8} {origins[t.name].origin:10} {imports:6}  "
+                   f"{t.install_hint}")
+    click.echo("\nimport: 'portapack import NAME SRC' reads that platform's existing projects\n")
     headers = ["gpu", "memory_gb"] + [t.name for t in instances]
     widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in headers}
     click.echo("  ".join(h.ljust(widths[h]) for h in headers))

@@ -1,33 +1,39 @@
-"""``portapack import``: turn a Cog, Truss or RunPod project into a portapack project.
+"""``portapack import``: turn another platform's project into a portapack project.
 
-Each source platform has one module that only reads (:mod:`.cog`, :mod:`.truss`,
-:mod:`.runpod`) and returns an :class:`~.base.Imported`; :func:`import_project` writes it
-atomically and validates it. Nothing here imports or runs the user's code.
+Each target that can read its platform's projects names an :class:`~.importer.Importer`
+(``Target.importer``, in ``portapack/targets/<name>/importer/``) that only reads and returns an
+:class:`~.base.Imported`; :func:`import_project` writes it atomically and validates it. Nothing
+here imports or runs the user's code, and nothing here knows a platform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portapack.errors import Problem, SpecError
+from portapack.errors import PortapackError, Problem, SpecError
 from portapack.importing.base import Imported, ImportResult, Note, drop_generated, write_project
+from portapack.importing.importer import Importer
 
-PLATFORMS = ("cog", "truss", "runpod")
+
+def platforms() -> list[str]:
+    """The targets whose platform's projects can be imported, in registry order."""
+    from portapack.targets import TARGETS
+
+    return [name for name, cls in TARGETS.items() if cls.importer is not None]
 
 
-def _importer(platform: str) -> Callable[..., Imported]:
-    if platform == "cog":
-        from portapack.importing.cog import import_cog
-        return import_cog
-    if platform == "truss":
-        from portapack.importing.truss import import_truss
-        return import_truss
-    if platform == "runpod":
-        from portapack.importing.runpod import import_runpod
-        return import_runpod
-    raise SpecError(Problem("", f"unknown platform '{platform}'; use one of {', '.join(PLATFORMS)}"))
+def importer_for(platform: str) -> Importer:
+    """The importer of ``platform`` (a target name or alias, any case)."""
+    from portapack.targets import canonical_name, get_target
+
+    try:
+        name = canonical_name(platform.lower())
+    except PortapackError:
+        name = None
+    if name not in platforms():
+        raise SpecError(Problem("", f"cannot import from '{platform}'; use one of {', '.join(platforms())}"))
+    return get_target(name).importer_class()()
 
 
 def convert(platform: str, src: str | Path, *, gpu: str | None = None,
@@ -46,7 +52,7 @@ def convert(platform: str, src: str | Path, *, gpu: str | None = None,
             gpu = str(parse_gpu(gpu))
         except ValueError as exc:
             raise SpecError(Problem("--gpu", str(exc))) from None
-    imported = _importer(platform)(src, gpu=gpu)
+    imported = importer_for(platform).convert(src, gpu=gpu)
     drop_generated(imported)
     server = imported.spec.get("server")
     if examples and server:  # a server's example is an HTTP request: the JSON body of routes[0]
@@ -69,4 +75,5 @@ def import_project(platform: str, src: str | Path, out: str | Path, *, strict: b
     return write_project(convert(platform, src, gpu=gpu, examples=examples), Path(out), strict=strict)
 
 
-__all__ = ["PLATFORMS", "Imported", "ImportResult", "Note", "convert", "import_project"]
+__all__ = ["Imported", "ImportResult", "Importer", "Note", "convert", "import_project", "importer_for",
+           "platforms"]

@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,22 @@ SKIP_DIRS = frozenset({".git", ".hg", ".cog", "__pycache__", ".venv", "venv", "n
                        ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist"})
 
 
-# Files some target writes beside the user's code (cog: run.py, cog_predict.py; runpod:
-# handler.py, Dockerfile, and ping.py for a server; modal: modal_app.py; ...): a user file of
-# that name would clash.
-GENERATED = frozenset({"run.py", "cog_predict.py", "cog.yaml", "handler.py", "Dockerfile",
-                       "modal_app.py", "requirements.txt", "config.yaml", "endpoint.json",
-                       "replicate-deployment.json", ".dockerignore", "ping.py"})
+
+
+@cache
+def generated_names() -> frozenset[str]:
+    """Files some target writes beside the user's code (its templates' top-level outputs, in
+    predictor and server mode; a README is the user's to keep): a user file of that name
+    would clash."""
+    from portapack.targets import TARGETS
+
+    names: set[str] = set()
+    for cls in TARGETS.values():
+        outputs = set(cls.templates)
+        if cls.server_mode:
+            outputs |= set(cls.resolve_ref(cls.server_mode).templates)
+        names |= {o for o in outputs if "/" not in o and o != "README.md"}
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ class ImportResult:
 
 def predictor_name(rel: str, taken: set[str]) -> str:
     """Where the rewritten predictor goes: its own name unless a target generates that file."""
-    if rel not in GENERATED:
+    if rel not in generated_names():
         return rel
     for name in ("predict.py", "predictor.py", "model_predictor.py"):
         if name not in taken:
@@ -88,7 +99,7 @@ def predictor_name(rel: str, taken: set[str]) -> str:
 def drop_generated(imported: Imported) -> None:
     """Leave out copied files a target would overwrite, saying so."""
     for rel in sorted(imported.copies):
-        if rel in GENERATED:
+        if rel in generated_names():
             del imported.copies[rel]
             imported.note(rel, "not copied: a portapack target generates a file of this name; "
                           "rename it (and what refers to it) if the model needs it", lost=True)

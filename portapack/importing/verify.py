@@ -1,10 +1,10 @@
 """Proof that an import behaves the same: the examples run on the ORIGINAL project under its
-own platform runtime, and their outputs become the expected outputs of ``portapack test`` on
-the imported project (in-process and all four targets' runtimes).
+own platform's local runtime (which the platform's :class:`~.importer.Importer` names), and
+their outputs become the expected outputs of ``portapack test`` on the imported project
+(in-process and every target's runtime).
 
-The original runs from a copy of its folder (its runtime may write there): Cog's server
-(``COG_PREDICT_TYPE_STUB=<run ref> python -m cog.server.http``), Truss's own loader, RunPod's
-local API (``python -u <handler> --rp_serve_api``). Its requirements must be importable here.
+The original runs from a copy of its folder (its runtime may write there). Its requirements
+must be importable here.
 """
 
 from __future__ import annotations
@@ -16,57 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from portapack.importing import importer_for
 from portapack.importing.base import SKIP_DIRS
+from portapack.importing.importer import Importer
 from portapack.proof.case_results import CaseResult, TestReport
-from portapack.proof.envs import pinned
-from portapack.proof.runtimes.base import Outcome, Runtime
+from portapack.proof.runtimes.base import Runtime
 from portapack.proof.testing import REFERENCE, run_tests
 from portapack.spec.files import with_example_files
 from portapack.spec.loader import Project
-from portapack.targets.cog.runtime import CogRuntime
-from portapack.targets.runpod.runtime import RunpodRuntime
-from portapack.targets.truss.runtime import TrussRuntime
 
 ORIGINAL = "original"
-
-
-class OriginalCogRuntime(CogRuntime):
-    """The source Cog project under Cog's own server, with its own runner reference."""
-
-    def __init__(self, project_dir: Path, ref: str, **kwargs: Any):
-        super().__init__(project_dir, **kwargs)
-        self.ref = ref
-
-    def process_env(self) -> dict[str, str]:
-        env = super().process_env()
-        env["COG_PREDICT_TYPE_STUB"] = self.ref
-        return env
-
-
-class OriginalRunpodRuntime(RunpodRuntime):
-    """The source worker under RunPod's local API, started from its own handler file."""
-
-    def __init__(self, project_dir: Path, handler: str, **kwargs: Any):
-        super().__init__(project_dir, **kwargs)
-        self.handler = handler
-
-    def runtime_packages(self) -> list[str]:
-        # The worker's Dockerfile pip-installs runpod; the import drops it from requirements.
-        return [pinned("runpod")]
-
-    def command(self) -> list[str]:
-        return [self.python, "-u", self.handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",
-                "--rp_api_port", str(self.port)]
-
-
-def original_runtime(platform: str, copy: Path, env: dict[str, str]) -> Runtime:
-    if platform == "cog":
-        from portapack.importing.cog import runner_ref
-        return OriginalCogRuntime(copy, runner_ref(copy), env=env)
-    if platform == "truss":
-        return TrussRuntime(copy, env=env)
-    from portapack.importing.runpod import find_handler
-    return OriginalRunpodRuntime(copy, find_handler(copy)[0], env=env)
 
 
 def verify(platform: str, src: Path, project: Project, *, targets: list[str] | None = None,
@@ -78,8 +37,9 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
         report.results.append(CaseResult(ORIGINAL, "examples", False, error="the imported spec has "
                                          "no examples; pass --example to import, or add some"))
         return report
-    if project.spec.server is not None:  # a docker_server Truss: HTTP examples
-        return _verify_server(src, project, targets, out, on_result)
+    importer = importer_for(platform)
+    if project.spec.server is not None:  # an imported server: HTTP examples
+        return _verify_server(importer, src, project, targets, out, on_result)
     secrets = {name: f"portapack-verify-{name.lower()}" for name in project.spec.secrets}
     project = with_example_files(project)  # "@cat.png" -> a data: URI, for the original too
     work = Path(tempfile.mkdtemp(prefix="portapack-verify-"))
@@ -87,19 +47,16 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
     try:
         copy = work / "original"
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
-        if platform in ("cog", "runpod") and not (copy / "requirements.txt").exists():
-            # What `cog build` pip-installs from python_packages (or another requirements file),
-            # or the Dockerfile's `pip install` lines: the local runtime reads requirements.txt.
+        if importer.requirements_from_spec and not (copy / "requirements.txt").exists():
+            # What the original's image installs from elsewhere (cog.yaml's python_packages, a
+            # Dockerfile's `pip install` lines): the local runtime reads requirements.txt.
             (copy / "requirements.txt").write_text("".join(
                 f"{r}\n" for r in project.requirements), encoding="utf-8")
-        # The platform's image sets its env (cog.yaml environment, Truss environment_variables,
-        # Dockerfile ENV); the local runtimes do not, so the original gets them here.
+        # The platform's image sets its env (its config's environment, Dockerfile ENV); the local
+        # runtimes do not, so the original gets them here.
         env = {**project.spec.env, **secrets}
-        extra = {}
-        if platform == "cog":  # what `cog build` would bake into the image from the runner
-            extra["COG_MAX_CONCURRENCY"] = str(project.spec.scaling.concurrency)
-        runtime = original_runtime(platform, copy, {**env, **extra})
-        expected = _original_outputs(platform, runtime, project, secrets, report, on_result)
+        runtime = importer.original_runtime(copy, {**env, **importer.original_env(project)})
+        expected = _original_outputs(importer, runtime, project, secrets, report, on_result)
         if expected is None:
             return report
         # A byte stream (Truss) has no items: the original's text cannot be each target's
@@ -112,7 +69,7 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
         # The imported predictor reads secrets and env from the environment; the platforms'
         # images set `env:`, but most local runtimes do not, so both sides get the same values.
         with _environ(env):
-            imported = run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
+            imported = run_tests(checked, targets or _every_target(),
                                  out or work / "build", tolerance=tolerance, on_result=on_result)
         report.results += imported.results
         if joined:
@@ -137,10 +94,8 @@ def _check_joined(texts: list[Any], imported: TestReport, report: TestReport, on
             on_result(result)
 
 
-def _verify_server(src: Path, project: Project, targets: list[str] | None, out: Path | None,
-                   on_result: Callable[[CaseResult], None] | None) -> TestReport:
-    from portapack.importing.verify_server import original_expectations
-
+def _verify_server(importer: Importer, src: Path, project: Project, targets: list[str] | None,
+                   out: Path | None, on_result: Callable[[CaseResult], None] | None) -> TestReport:
     report = TestReport()
 
     def record(result: CaseResult) -> None:
@@ -150,18 +105,18 @@ def _verify_server(src: Path, project: Project, targets: list[str] | None, out: 
 
     work = Path(tempfile.mkdtemp(prefix="portapack-verify-"))
     try:
-        examples = original_expectations(src, project, work, record)
+        examples = importer.server_expectations(src, project, work, record)
         if examples is None:
             return report
         checked = dataclasses.replace(project, spec=project.spec.model_copy(update={"examples": examples}))
-        report.results += run_tests(checked, targets or ["modal", "cog", "truss", "runpod"],
+        report.results += run_tests(checked, targets or _every_target(),
                                     out or work / "build", on_result=on_result).results
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _original_outputs(platform: str, runtime: Runtime, project: Project, secrets: dict[str, str],
+def _original_outputs(importer: Importer, runtime: Runtime, project: Project, secrets: dict[str, str],
                       report: TestReport, on_result) -> list[Any] | None:
     def record(result: CaseResult) -> None:
         report.results.append(result)
@@ -176,11 +131,8 @@ def _original_outputs(platform: str, runtime: Runtime, project: Project, secrets
     outputs = []
     try:
         for n, example in enumerate(project.spec.examples, start=1):
-            inputs = _original_inputs(platform, example.input, secrets)
-            if platform == "runpod" and project.predictor.streaming:
-                outcome: Outcome = runtime.stream(inputs)
-            else:
-                outcome = runtime.predict(inputs)
+            inputs = importer.original_inputs(example.input, secrets)
+            outcome = importer.call_original(runtime, inputs, project.predictor.streaming)
             record(CaseResult(ORIGINAL, f"example {n}", outcome.ok, outcome.seconds,
                               actual=outcome.output, error=outcome.error))
             if not outcome.ok:
@@ -191,14 +143,10 @@ def _original_outputs(platform: str, runtime: Runtime, project: Project, secrets
     return outputs
 
 
-def _original_inputs(platform: str, inputs: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-    from portapack.importing.typed import DICT_INPUT
+def _every_target() -> list[str]:
+    from portapack.targets import names
 
-    if platform in ("truss", "runpod") and set(inputs) == {DICT_INPUT}:
-        return inputs[DICT_INPUT]  # the single dict input is the original's whole request
-    if platform == "cog":  # Cog passed each secret as a Secret input
-        return {**inputs, **{name.lower(): value for name, value in secrets.items()}}
-    return inputs
+    return names()
 
 
 class _environ:

@@ -84,6 +84,8 @@ class Target:
     options: ClassVar[type[StrictModel]] = StrictModel  # validates targets.<name>: in the spec
     runtime: ClassVar[str]  # ".runtime:ModalRuntime": the local runtime class
     deployer: ClassVar[str]  # ".deployer:ModalDeployer": the deployer class
+    # ".importer:CogImporter": reads this platform's own projects (portapack import); None: none.
+    importer: ClassVar[str | None] = None
     # For artifacts that are Docker images: ".image:factory(project, out, base_image)" giving
     # the runtime that runs the image in a container (portapack test --image); None otherwise.
     image_runtime: ClassVar[str | None] = None
@@ -142,6 +144,13 @@ class Target:
 
     def deployer_class(self) -> type:
         return self.resolve_ref(self.deployer)
+
+    def importer_class(self) -> type:
+        if self.importer is None:
+            from portapack.errors import TargetError
+
+            raise TargetError(f"the {self.name} target cannot import {self.title} projects")
+        return self.resolve_ref(self.importer)
 
     @property
     def install_hint(self) -> str:

@@ -12,15 +12,25 @@ from __future__ import annotations
 
 import pprint
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from portapack.errors import Problem, SpecError
-from portapack.importing import truss_model, truss_server
 from portapack.importing.base import Imported, env_name, slug, user_files, without_platform_sdk
+from portapack.importing.importer import Importer
 from portapack.spec.gpu import parse_gpu
 from portapack.spec.model import PYTHON_VERSIONS, WEIGHT_SCHEMES
+from portapack.targets.truss.importer import model as truss_model
+from portapack.targets.truss.importer import server as truss_server
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from portapack.proof.case_results import CaseResult
+    from portapack.proof.runtimes.base import Runtime
+    from portapack.spec.loader import Project
+    from portapack.spec.server import HttpExample
 
 # Baseten accelerator names that differ from portapack's vocabulary (docs.baseten.co, truss 0.18).
 ACCELERATORS = {"A100": ("A100-80GB", None), "A100_40GB": ("A100-40GB", None),
@@ -272,3 +282,24 @@ def config_literal(config: dict[str, Any]) -> str:
 
 
 __all__ = ["import_truss"]
+
+
+class TrussImporter(Importer):
+    """Trusses in (a Model class or a docker_server); the original runs under Truss's loader,
+    or, for a docker_server, under Truss's own docker_server files in a local image."""
+
+    one_dict_request = True
+
+    def convert(self, src: Path, *, gpu: str | None = None) -> Imported:
+        return import_truss(src, gpu=gpu)
+
+    def original_runtime(self, copy: Path, env: dict[str, str]) -> Runtime:
+        from portapack.targets.truss.runtime import TrussRuntime
+
+        return TrussRuntime(copy, env=env)
+
+    def server_expectations(self, src: Path, project: Project, work: Path,
+                            record: Callable[[CaseResult], None]) -> list[HttpExample] | None:
+        from portapack.targets.truss.importer.verify_server import original_expectations
+
+        return original_expectations(src, project, work, record)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
-from portapack.importing import cog_files
-from portapack.importing.cog_rewriter import Runner, RunnerRewriter
 from portapack.importing.source import StripImports, add_imports, parse, platform_bindings
+from portapack.targets.cog.importer import files as cog_files
+from portapack.targets.cog.importer.rewriter import Runner, RunnerRewriter
 
 FILE_TYPES = {"URLPath", "URLFile"}  # Cog internals (a deferred download), never user API
 HANDLED = {"BasePredictor", "BaseRunner", "Input", "Secret", "ConcatenateIterator",

@@ -11,16 +11,21 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
 from portapack.importing.base import Imported, slug, user_files
-from portapack.importing.runpod_dockerfile import read_dockerfile
+from portapack.importing.importer import Importer
 from portapack.importing.source import add_imports, parse, platform_bindings
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
+from portapack.targets.runpod.importer.dockerfile import read_dockerfile
+
+if TYPE_CHECKING:
+    from portapack.proof.runtimes.base import Outcome, Runtime
+
 
 HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py")
 
@@ -186,3 +191,35 @@ def _example(src: Path, imported: Imported) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
         raise SpecError(Problem("test_input.json", "must be {\"input\": {...}}"))
     return data["input"]
+
+
+class RunpodImporter(Importer):
+    """RunPod workers in; the original runs under RunPod's local API (``--rp_serve_api``)."""
+
+    one_dict_request = True
+    requirements_from_spec = True  # the Dockerfile's pip lines
+
+    def convert(self, src: Path, *, gpu: str | None = None) -> Imported:
+        return import_runpod(src, gpu=gpu)
+
+    def original_runtime(self, copy: Path, env: dict[str, str]) -> Runtime:
+        from portapack.proof.envs import pinned
+        from portapack.targets.runpod.runtime import RunpodRuntime
+
+        handler = find_handler(copy)[0]
+
+        class OriginalRunpodRuntime(RunpodRuntime):
+            """The source worker under RunPod's local API, started from its own handler file."""
+
+            def runtime_packages(self) -> list[str]:
+                # The worker's Dockerfile pip-installs runpod; the import drops it from requirements.
+                return [pinned("runpod")]
+
+            def command(self) -> list[str]:
+                return [self.python, "-u", handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",
+                        "--rp_api_port", str(self.port)]
+
+        return OriginalRunpodRuntime(copy, env=env)
+
+    def call_original(self, runtime: Runtime, inputs: dict[str, Any], streaming: bool) -> Outcome:
+        return runtime.stream(inputs) if streaming else runtime.predict(inputs)

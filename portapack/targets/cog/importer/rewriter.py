@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from portapack.errors import Problem
-from portapack.importing import cog_files
 from portapack.importing.base import Note, env_name
-from portapack.importing.cog_cst import SecretReads, is_file, is_none, is_secret, unwrap_optional, yields
 from portapack.importing.source import code, resolve
+from portapack.targets.cog.importer import files as cog_files
+from portapack.targets.cog.importer.cst import (
+    SecretReads,
+    is_file,
+    is_none,
+    is_secret,
+    unwrap_optional,
+    yields,
+)
 
 FIELD_OPTIONS = {"description": "description", "ge": "ge", "le": "le", "min_length": "min_length",
                  "max_length": "max_length", "regex": "pattern"}

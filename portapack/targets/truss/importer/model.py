@@ -142,7 +142,7 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR ({data_dir}/ "
                                  "beside the predictor)"))
     if rewriter.uses_config:
-        from portapack.importing.truss import config_literal
+        from portapack.targets.truss.importer import config_literal
         constants.append(f"# The Truss config.yaml this model was written for.\nTRUSS_CONFIG = "
                          f"{config_literal(config)}")
         result.notes.append(Note(rel, f"self.{_attr(kept, 'config')} became TRUSS_CONFIG, a copy of "

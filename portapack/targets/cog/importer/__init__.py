@@ -9,14 +9,19 @@ system_packages, run, environment, concurrency.max), both read 2026-12-01.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from portapack.errors import Problem, SpecError
-from portapack.importing import cog_runner
 from portapack.importing.base import Imported, predictor_name, slug, user_files, without_platform_sdk
+from portapack.importing.importer import Importer
 from portapack.spec.model import PYTHON_VERSIONS
+from portapack.targets.cog.importer import runner as cog_runner
+
+if TYPE_CHECKING:
+    from portapack.proof.runtimes.base import Runtime
+    from portapack.spec.loader import Project
 
 DEFAULT_GPU = "L40S"  # Replicate's general-purpose GPU SKU (gpu-l40s); cog.yaml names no type
 KNOWN_BUILD = {"gpu", "python_version", "python_requirements", "python_packages",
@@ -177,3 +182,32 @@ def runner_ref(src: Path) -> str:
 
 
 __all__ = ["import_cog", "runner_ref"]
+
+
+class CogImporter(Importer):
+    """Cog projects in; the original runs under Cog's own server (coglet)."""
+
+    requirements_from_spec = True  # `cog build` pip-installs python_packages too
+
+    def convert(self, src: Path, *, gpu: str | None = None) -> Imported:
+        return import_cog(src, gpu=gpu)
+
+    def original_runtime(self, copy: Path, env: dict[str, str]) -> Runtime:
+        from portapack.targets.cog.runtime import CogRuntime
+
+        class OriginalCogRuntime(CogRuntime):
+            """The source project under Cog's server, with its own runner reference."""
+
+            def process_env(self) -> dict[str, str]:
+                return {**super().process_env(), "COG_PREDICT_TYPE_STUB": ref}
+
+        ref = runner_ref(copy)
+        return OriginalCogRuntime(copy, env=env)
+
+    def original_env(self, project: Project) -> dict[str, str]:
+        # What `cog build` would bake into the image from the runner's @concurrent.
+        return {"COG_MAX_CONCURRENCY": str(project.spec.scaling.concurrency)}
+
+    def original_inputs(self, inputs: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+        # Cog passed each secret as a Secret input; the import reads them from the environment.
+        return {**inputs, **{name.lower(): value for name, value in secrets.items()}}
