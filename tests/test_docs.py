@@ -5,7 +5,6 @@ relative link in README.md and docs/ points at a file that exists."""
 from __future__ import annotations
 
 import re
-import types
 import typing
 from pathlib import Path
 
