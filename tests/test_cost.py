@@ -15,12 +15,14 @@ from runpod_standin import RunpodV2StandIn
 
 import portapack
 from portapack.cli import main
-from portapack.cost import RULES, Traffic, bill_day, estimate, load_prices, price_line
-from portapack.cost.billing import REPLICATE_PUBLIC
+from portapack.cost import Traffic, bill_day, estimate, load_prices, price_line, rules
 from portapack.cost.hardware import hardware_for
-from portapack.cost.live import runpod_pool_prices
 from portapack.spec.loader import load_project
 from portapack.targets import TARGETS
+from portapack.targets.cog import CogTarget
+from portapack.targets.runpod.prices import runpod_pool_prices
+
+PUBLIC = CogTarget.billing_alternatives["as a public model (active time only)"]
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 12, 1)
@@ -52,47 +54,47 @@ SPARSE = Traffic(requests_per_day=10, seconds_per_request=30, cold_start_seconds
 
 
 def test_modal_bills_start_up_requests_and_scaledown_window_per_second():
-    bill = bill_day(SPARSE, RULES["modal"], idle=300)
+    bill = bill_day(SPARSE, rules()["modal"], idle=300)
     assert bill.seconds_per_day == 10 * (60 + 30 + 300)  # 3900 s
     day, month, _ = bill.cost(3.60)
     assert day == pytest.approx(3.90) and month == pytest.approx(117.0)
 
 
 def test_modal_min_containers_are_billed_all_day():
-    assert bill_day(SPARSE, RULES["modal"], idle=300, min_replicas=2).seconds_per_day == 2 * 86400
+    assert bill_day(SPARSE, rules()["modal"], idle=300, min_replicas=2).seconds_per_day == 2 * 86400
 
 
 def test_replicate_deployment_bills_all_online_time_public_model_active_time_only():
-    private = bill_day(SPARSE, RULES["cog"], idle=300)
-    public = bill_day(SPARSE, REPLICATE_PUBLIC, idle=300)
+    private = bill_day(SPARSE, rules()["cog"], idle=300)
+    public = bill_day(SPARSE, PUBLIC, idle=300)
     assert private.seconds_per_day == 10 * (60 + 30 + 300)
     assert public.seconds_per_day == 10 * 30
     # min_instances are a deployment's; a public model has none to bill
-    assert bill_day(SPARSE, REPLICATE_PUBLIC, idle=300, min_replicas=1).seconds_per_day == 300
+    assert bill_day(SPARSE, PUBLIC, idle=300, min_replicas=1).seconds_per_day == 300
 
 
 def test_runpod_bills_worker_seconds_with_idle_timeout_after_a_burst():
     burst = Traffic(busy_hours_per_day=2, cold_start_seconds=10)
-    assert bill_day(burst, RULES["runpod"], idle=60).seconds_per_day == 10 + 7200 + 60
-    assert bill_day(burst, RULES["runpod"], idle=60, min_replicas=1).seconds_per_day == 86400
+    assert bill_day(burst, rules()["runpod"], idle=60).seconds_per_day == 10 + 7200 + 60
+    assert bill_day(burst, rules()["runpod"], idle=60, min_replicas=1).seconds_per_day == 86400
 
 
 def test_baseten_rounds_each_up_period_to_whole_minutes():
     # 60 + 30 + 100 = 190 s per request -> 4 billed minutes each
-    assert bill_day(SPARSE, RULES["truss"], idle=100).seconds_per_day == 10 * 240
+    assert bill_day(SPARSE, rules()["truss"], idle=100).seconds_per_day == 10 * 240
     # the same traffic per second (RunPod) is 10 x 190
-    assert bill_day(SPARSE, RULES["runpod"], idle=100).seconds_per_day == 10 * 190
+    assert bill_day(SPARSE, rules()["runpod"], idle=100).seconds_per_day == 10 * 190
 
 
 def test_requests_closer_than_the_idle_time_keep_one_replica_up_all_day():
     dense = Traffic(requests_per_day=2000, seconds_per_request=3)  # 40.2 s apart
     for target in ("modal", "cog", "runpod", "truss"):
-        assert bill_day(dense, RULES[target], idle=300).seconds_per_day == 86400
+        assert bill_day(dense, rules()[target], idle=300).seconds_per_day == 86400
 
 
 def test_traffic_beyond_one_replica_needs_more_and_max_replicas_is_checked(tmp_path):
     busy = Traffic(requests_per_day=100_000, seconds_per_request=2)  # 200000 s: 3 replicas
-    bill = bill_day(busy, RULES["runpod"], idle=300)
+    bill = bill_day(busy, rules()["runpod"], idle=300)
     assert (bill.replicas_needed, bill.seconds_per_day) == (3, 3 * 86400)
     p = project(tmp_path, "resources: {gpu: L4}\nscaling: {max_replicas: 2}\n")
     report = estimate(p, busy, offline=True, today=TODAY)
@@ -103,8 +105,8 @@ def test_traffic_beyond_one_replica_needs_more_and_max_replicas_is_checked(tmp_p
 
 def test_no_traffic_is_free_unless_replicas_are_kept_warm():
     idle_day = Traffic(requests_per_day=0, seconds_per_request=5)
-    assert bill_day(idle_day, RULES["modal"], idle=300).seconds_per_day == 0
-    assert bill_day(idle_day, RULES["modal"], idle=300, min_replicas=1).seconds_per_day == 86400
+    assert bill_day(idle_day, rules()["modal"], idle=300).seconds_per_day == 0
+    assert bill_day(idle_day, rules()["modal"], idle=300, min_replicas=1).seconds_per_day == 86400
 
 
 # -- the price table ------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ import portapack.spec.signature.model as model_module
 from portapack import SpecError
 from portapack.cli import main
 from portapack.spec.signature import read_predictor
+from portapack.spec.signature.fields import pydantic_fields
 from portapack.spec.validation import InvalidInput, inputs_validator
-from portapack.targets.artifacts import pydantic_fields
 from portapack.targets.cog.openapi import cog_bounds, cog_rules, openapi_schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from portapack.commands._common import emit_json, handles_errors, json_option, s
               help="Or: hours a day of continuous work, in one burst.")
 @click.option("--cold-start-seconds", type=float, default=0.0, show_default=True, metavar="S",
               help="Seconds from a replica starting to serving (container start and load()); "
-              "billed by every platform except Replicate public models.")
+              "billed wherever the platform bills start-up (the table says which).")
 @click.option("--offline", is_flag=True, help="Use the bundled price table only, no API calls.")
 @json_option
 @handles_errors
@@ -28,8 +28,8 @@ def cost(spec_path: Path | None, requests_per_day: float | None, seconds_per_req
          as_json: bool) -> None:
     """What the spec costs on each platform: hardware, price, billing rule, monthly estimate.
 
-    Live prices are used where a platform publishes them and credentials are set
-    (RunPod: RUNPOD_API_KEY); --offline uses the bundled table only.
+    Live prices are used where a platform publishes them and its credentials are set
+    (docs/cost.md lists which); --offline uses the bundled table only.
     """
     from portapack.cost import Traffic, estimate, render_text
     from portapack.spec.loader import load_project

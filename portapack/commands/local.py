@@ -182,8 +182,8 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 
 @click.command()
 @spec_option
-@target_option("A target whose artifact is a Docker image ({targets}).", default="runpod",
-               show_default=True)
+@target_option("A target whose artifact is a Docker image ({targets}); default: the first one.",
+               default=None)
 @click.option("--tag", default=None, help="Image tag (default: NAME:latest).")
 @click.option("--base-image", default=None, help="Override the Dockerfile's BASE_IMAGE.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
@@ -191,12 +191,16 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
 @handles_errors
 def image(spec_path: Path | None, target: str, tag: str | None, base_image: str | None, out: Path,
           as_json: bool) -> None:
-    """Build a target's artifact into a Docker image (RunPod's; needs a Docker engine)."""
+    """Build a target's artifact into a Docker image (needs a Docker engine)."""
     from portapack.building.builder import build as run_build
     from portapack.proof.engine import build_image
     from portapack.spec.loader import load_project
     from portapack.targets import get_target
 
+    if target is None:
+        from portapack.targets import TARGETS
+
+        target = next(name for name, cls in TARGETS.items() if cls.image_runtime is not None)
     chosen = get_target(target)
     chosen.require_image()
     target = chosen.name

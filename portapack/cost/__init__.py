@@ -1,18 +1,32 @@
 """``portapack cost``: what the spec costs on each platform, side by side.
 
-Prices come from the table shipped beside this module (``prices.toml``: one dated, sourced row
-per platform and hardware) or, where a platform publishes them and credentials are set, from its
-API. Only :mod:`.hardware` knows how each target names its hardware.
+Each target declares how its platform bills (``Target.billing``) and bundles its prices
+(``prices.toml`` beside its module); where a platform publishes prices and credentials are set,
+the target reads them live (``Target.live_prices``). This package holds the neutral machinery:
+the table, the billing arithmetic, the report and its rendering. Names load on first use, so a
+target can import :mod:`.billing` without the rest.
 """
 
 from __future__ import annotations
 
-from portapack.cost.billing import RULES, Traffic, TrafficError, bill_day
-from portapack.cost.hardware import Hardware, hardware_for
-from portapack.cost.render import render_text
-from portapack.cost.report import CostReport, TargetCost, estimate, price_line
-from portapack.cost.table import Price, PriceTable, load_prices
+from importlib import import_module
+from typing import Any
 
-__all__ = ["RULES", "CostReport", "Hardware", "Price", "PriceTable", "TargetCost", "Traffic",
-           "TrafficError", "bill_day", "estimate", "hardware_for", "load_prices", "price_line",
-           "render_text"]
+_LAZY = {
+    "BillingRule": ".billing", "Traffic": ".billing", "TrafficError": ".billing", "bill_day": ".billing",
+    "Hardware": ".hardware", "hardware_for": ".hardware",
+    "render_text": ".render",
+    "CostReport": ".report", "TargetCost": ".report", "estimate": ".report", "price_line": ".report",
+    "rules": ".report",
+    "Price": ".table", "PriceTable": ".table", "load_prices": ".table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'portapack.cost' has no attribute {name!r}")
+    return getattr(import_module(module, __name__), name)
+
+
+__all__ = sorted(_LAZY)

@@ -1,4 +1,5 @@
-"""How each platform bills, and the arithmetic of one day of traffic under each rule.
+"""What a platform bills for (:class:`BillingRule`, which each target declares), and the
+arithmetic of one day of traffic under a rule.
 
 The traffic model is deliberately simple and shown in full: requests evenly spread over the
 day, one request per replica at a time (no batching: an upper bound when scaling.concurrency
@@ -15,10 +16,6 @@ from portapack.errors import PortapackError
 
 DAY = 86400
 DAYS_PER_MONTH = 30
-# Replicate does not let a deployment set its idle time: its billing page says an instance
-# "will go idle for a few minutes rather than shutting down immediately"
-# (https://replicate.com/docs/billing, read 2026-12-01). An assumption, shown as one.
-REPLICATE_IDLE_SECONDS = 300
 
 
 class TrafficError(PortapackError):
@@ -85,23 +82,6 @@ class BillingRule:
     idle_seconds: int | None = None  # None: the spec's scaling.idle_timeout, which portapack applies
     idle_name: str = "idle"
 
-
-RULES: dict[str, BillingRule] = {
-    "modal": BillingRule("per second of container time: start-up, requests, and scaledown_window "
-                         "idle after each burst; min_containers always on; CPU cores and memory "
-                         "billed on top of the GPU", idle_name="scaledown_window"),
-    "cog": BillingRule("deployments and private models: per second of all online time (setup, "
-                       "active and idle); min_instances always on. Public models: active time only",
-                       idle_seconds=REPLICATE_IDLE_SECONDS, idle_name="idle (assumed)"),
-    "truss": BillingRule("per minute of replica up time, cold start included (each deploy's image "
-                         "build too, not counted here); min_replica always on; scale_down_delay "
-                         "idle after each burst", granularity=60, idle_name="scale_down_delay"),
-    "runpod": BillingRule("per second of worker time: start-up, requests, and idleTimeout after "
-                          "each burst; workers.min always on", idle_name="idleTimeout"),
-}
-# Replicate's public models: only active seconds (https://replicate.com/docs/billing).
-REPLICATE_PUBLIC = BillingRule("public model: active time only", bills_setup=False,
-                               bills_idle=False, always_on_min=False, idle_seconds=REPLICATE_IDLE_SECONDS)
 
 
 @dataclass

@@ -7,13 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portapack.cost.billing import REPLICATE_PUBLIC, RULES, Bill, BillingRule, Traffic, bill_day
+from portapack.cost.billing import Bill, BillingRule, Traffic, bill_day
 from portapack.cost.hardware import Hardware, asked_memory_gb, hardware_for
 from portapack.cost.table import Price, PriceTable, load_prices
 from portapack.spec.loader import Project
 
-TARGET_ORDER = ("modal", "cog", "truss", "runpod")
-PLATFORM_TITLES = {"modal": "Modal", "cog": "Replicate", "truss": "Baseten", "runpod": "RunPod"}
+
+def rules() -> dict[str, BillingRule]:
+    """Each priced target's billing rule, in registry order."""
+    from portapack.targets import TARGETS
+
+    return {name: cls.billing for name, cls in TARGETS.items() if cls.billing is not None}
+
+
+def billed_by(target: str) -> str:
+    from portapack.targets import get_target
+
+    return get_target(target).billed_by
 
 
 @dataclass
@@ -47,7 +57,7 @@ class TargetCost:
 
     @property
     def platform(self) -> str:
-        return PLATFORM_TITLES[self.target]
+        return billed_by(self.target)
 
     @property
     def gpu_memory_gb(self) -> int | None:
@@ -125,8 +135,10 @@ def replica_rate(hardware: Hardware, table: PriceTable) -> tuple[Rate | None, st
 
 
 def target_cost(project: Project, target: str, table: PriceTable, traffic: Traffic) -> TargetCost:
+    from portapack.targets import get_target
+
     hardware = hardware_for(project, target)
-    rule = RULES[target]
+    rule = get_target(target).billing
     idle = rule.idle_seconds if rule.idle_seconds is not None else project.spec.scaling.idle_timeout
     rate, missing = replica_rate(hardware, table)
     cost = TargetCost(target, hardware, rule, idle, asked_memory_gb(project), rate, missing)
@@ -146,16 +158,15 @@ def target_cost(project: Project, target: str, table: PriceTable, traffic: Traff
     if cost.bill.replicas_needed > scaling.max_replicas:
         cost.marks.append(f"the traffic keeps {cost.bill.replicas_needed} replicas busy; "
                           f"scaling.max_replicas is {scaling.max_replicas}")
-    if target == "cog":
-        public = bill_day(traffic, REPLICATE_PUBLIC, idle)
-        cost.alternative = (f"as a public model (active time only): "
-                            f"${public.cost(rate.usd_per_hour)[1]:.2f}/month")
+    for label, other in get_target(target).billing_alternatives.items():
+        alternative = bill_day(traffic, other, idle)
+        cost.alternative = f"{label}: ${alternative.cost(rate.usd_per_hour)[1]:.2f}/month"
     return cost
 
 
 def estimate(project: Project, traffic: Traffic | None = None, *, offline: bool = False,
              today: dt.date | None = None, env: Mapping[str, str] | None = None,
-             table: PriceTable | None = None, fetch=None) -> CostReport:
+             table: PriceTable | None = None) -> CostReport:
     """Price ``project`` on every target for ``traffic``.
 
     ``offline`` uses the bundled table only; otherwise platforms with credentials in ``env``
@@ -168,13 +179,13 @@ def estimate(project: Project, traffic: Traffic | None = None, *, offline: bool 
     table = table or load_prices()
     warnings: list[str] = []
     if not offline:
-        live, failures = live_prices(today, env, fetch)
+        live, failures = live_prices(today, env)
         table, warnings = table.with_live(live), failures
     for platform, date in sorted(table.stale(today).items()):
-        warnings.append(f"{PLATFORM_TITLES.get(platform, platform)} prices in the bundled table are "
+        warnings.append(f"{billed_by(platform)} prices in the bundled table are "
                         f"from {date.isoformat()}, {(today - date).days} days old: check the sources "
                         "listed, or use live prices where the platform has them")
-    costs = [target_cost(project, t, table, traffic) for t in TARGET_ORDER]
+    costs = [target_cost(project, t, table, traffic) for t in rules()]
     key = (lambda c: c.usd_per_month) if traffic.given else (lambda c: c.rate.usd_per_hour)
     fitting = [c for c in costs if c.fits and (not traffic.given or c.usd_per_month is not None)]
     if fitting:
@@ -186,7 +197,7 @@ def price_line(project: Project, target: str) -> str | None:
     """One line for a deploy plan: hardware, $/GPU-hour, source, billing rule (bundled table).
 
     None when no price is known for what ``target`` maps the spec to."""
-    if target not in RULES:
+    if target not in rules():
         return None
     cost = target_cost(project, target, load_prices(), Traffic())
     if cost.rate is None:

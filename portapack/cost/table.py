@@ -1,11 +1,29 @@
-"""The bundled price table (``prices.toml`` beside this module) and its staleness check."""
+"""The price table and its staleness check.
+
+Each target bundles its platform's prices in ``prices.toml`` beside its module
+(:meth:`~portapack.targets.base.Target.bundled_prices`); this module reads and checks them. A row::
+
+    [[price]]
+    hardware = "A100-80GB"     # as the target names it (GPU string, SKU, pool...)
+    kind = "gpu"               # gpu: per GPU (x the count); cpu-core: per core;
+                               # memory-gib: per GiB; cpu-instance: per instance
+    gpu_memory_gb = 80         # required for a GPU row
+    usd_per_hour = 2.50
+    source = "https://..."     # where the figure comes from
+    checked = 2026-06-01       # when the figure is known to hold: the source's own date, else
+                               # the day the (undated) source was read
+    confidence = "low"         # high: the platform's own list, dated; medium: its own list,
+                               # undated; low: secondary or third-party: verify before relying
+    note = "..."               # optional; committed_spend = true for contract-only hardware
+
+``portapack cost`` warns when a platform's newest ``checked`` date is older than 90 days.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from portapack.errors import PortapackError
@@ -25,11 +43,11 @@ class PriceTableError(PortapackError):
 class Price:
     """One platform's hourly price for one piece of hardware, with where it came from."""
 
-    platform: str  # the target name: modal, cog, truss, runpod
-    hardware: str  # as the target names it (Modal GPU string, Replicate SKU, RunPod pool...)
+    platform: str  # the target name
+    hardware: str  # as the target names it (a GPU string, a SKU, a pool...)
     kind: str
     usd_per_hour: float
-    source: str  # a URL, or "RunPod API GET /v2/catalog/gpus" for live figures
+    source: str  # a URL, or the API request a live figure came from
     checked: dt.date
     confidence: str
     gpu_memory_gb: int | None = None
@@ -79,17 +97,22 @@ class PriceTable:
 
 
 def load_prices(path: Path | None = None) -> PriceTable:
-    """Read and check the price table (default: the one shipped in the package)."""
+    """Every target's bundled prices, or one table file whose rows name their ``platform``."""
     if path is None:
-        text = resources.files(__package__).joinpath("prices.toml").read_text(encoding="utf-8")
-        name = "portapack/cost/prices.toml"
-    else:
-        text, name = Path(path).read_text(encoding="utf-8"), str(path)
+        from portapack.targets import TARGETS
+
+        return PriceTable([p for cls in TARGETS.values() for p in cls().bundled_prices()])
+    return PriceTable(read_price_file(Path(path)))
+
+
+def read_price_file(path: Path, platform: str | None = None) -> list[Price]:
+    """The rows of one price file; ``platform``: the target they belong to (else each row's)."""
     try:
-        rows = tomllib.loads(text).get("price", [])
+        rows = tomllib.loads(path.read_text(encoding="utf-8")).get("price", [])
     except tomllib.TOMLDecodeError as exc:
-        raise PriceTableError(f"{name}: {exc}") from None
-    return PriceTable([_row(name, n, row) for n, row in enumerate(rows)])
+        raise PriceTableError(f"{path}: {exc}") from None
+    return [_row(str(path), n, row if platform is None else {"platform": platform, **row})
+            for n, row in enumerate(rows)]
 
 
 def _row(name: str, n: int, row: dict) -> Price:

@@ -23,7 +23,7 @@ from portapack.errors import BuildError, Problem, SpecError
 from portapack.spec.loader import SPEC_FILENAME, Project, load_project
 
 # Folders never copied from a source project: VCS, caches, virtualenvs, build output.
-SKIP_DIRS = frozenset({".git", ".hg", ".cog", "__pycache__", ".venv", "venv", "node_modules",
+SKIP_DIRS = frozenset({".git", ".hg", "__pycache__", ".venv", "venv", "node_modules",
                        ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist"})
 
 

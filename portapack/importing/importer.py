@@ -29,6 +29,8 @@ class Importer:
     # The original's image installs packages listed outside requirements.txt (cog.yaml's
     # python_packages, Dockerfile pip lines): verify writes them to requirements.txt for it.
     requirements_from_spec: ClassVar[bool] = False
+    # Folders the platform's own tools write inside a project (never copied for a verify run).
+    tool_dirs: ClassVar[frozenset[str]] = frozenset()
 
     def convert(self, src: Path, *, gpu: str | None = None) -> Imported:
         """Read the project in ``src`` (never run it) into an :class:`Imported`."""

@@ -46,7 +46,7 @@ def verify(platform: str, src: Path, project: Project, *, targets: list[str] | N
     report = TestReport()
     try:
         copy = work / "original"
-        shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+        shutil.copytree(src, copy, ignore=shutil.ignore_patterns(*SKIP_DIRS, *importer.tool_dirs))
         if importer.requirements_from_spec and not (copy / "requirements.txt").exists():
             # What the original's image installs from elsewhere (cog.yaml's python_packages, a
             # Dockerfile's `pip install` lines): the local runtime reads requirements.txt.

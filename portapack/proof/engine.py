@@ -110,7 +110,7 @@ def _build_error(log: list[str]) -> str:
                                 "manifest unknown", "repository does not exist",
                                 "failed to resolve source metadata")):
         error += ("\nthe base image could not be pulled; pass --base-image with an image "
-                  "this engine has (docker images), or set targets.runpod.base_image")
+                  "this engine has (docker images), or set the target's base_image option")
     return error
 
 

@@ -1,5 +1,6 @@
-"""Pieces every emitter shares: the Inputs model's fields, requirements, weights, the user's
-code entries. Pure functions of the project; targets call them from ``context()``."""
+"""Pieces every emitter shares: requirements, weights, the user's code entries (the Inputs
+model's fields come from :mod:`portapack.spec.signature.fields`). Pure functions of the
+project; targets call them from ``context()``."""
 
 from __future__ import annotations
 
@@ -9,38 +10,10 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from portapack.spec.signature import InputSpec, PredictorInfo
+from portapack.spec.signature import PredictorInfo
 
 if TYPE_CHECKING:
     from portapack.spec.loader import Project
-
-
-def pydantic_fields(pred: PredictorInfo) -> list[dict[str, Any]]:
-    """Each input as data for a pydantic field (templates/_shared/inputs.py.j2 writes it):
-    its type (kind, item, choices, optional), its default unless required, and ``rules``,
-    the keywords of its ``Field(...)``."""
-    return [{"name": i.name, "kind": i.kind, "item": i.item, "choices": i.choices,
-             "optional": i.optional, "required": i.required,
-             "default": None if i.required else i.default, "rules": _field_rules(i)}
-            for i in pred.inputs]
-
-
-def annotation(i: InputSpec) -> str:
-    """The input's annotation in the generated Inputs model (for messages), from the same
-    macro the template uses."""
-    from portapack.building.render import environment
-
-    field = pydantic_fields(PredictorInfo("", "", (i,), False, None))[0]
-    return str(environment().get_template("_shared/py.j2").module.annotation(field))
-
-
-def _field_rules(i: InputSpec) -> dict[str, Any]:
-    rules: dict[str, Any] = dict(i.constraints)
-    if i.description:
-        rules["description"] = i.description
-    if i.kind == "path":  # JSON Schema's way to say "a URL"; the hint as contentMediaType
-        rules["json_schema_extra"] = {"format": "uri"} | ({"contentMediaType": i.accept} if i.accept else {})
-    return rules
 
 
 def typing_names(pred: PredictorInfo, *extra: str) -> str:

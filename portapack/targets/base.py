@@ -20,12 +20,18 @@ from portapack.errors import BuildError
 from portapack.proof.sandbox import link_or_copy
 from portapack.spec.gpu import CANONICAL, GpuRequest
 from portapack.spec.signature import REQUIRED
+from portapack.spec.signature.fields import pydantic_fields
 from portapack.spec.strict import StrictModel
-from portapack.targets.artifacts import local_weights, pydantic_fields
+from portapack.targets.artifacts import local_weights
 from portapack.targets.features import Feature, requested_features
 from portapack.targets.samples import samples_context
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import date
+
+    from portapack.cost.billing import BillingRule
+    from portapack.cost.table import Price
     from portapack.spec.loader import Project
 
 
@@ -103,6 +109,12 @@ class Target:
     # Whether the platform's image config can hold env values with newlines (Dockerfile ENV
     # lines cannot); if not, the generated code sets those at start-up.
     env_newlines: ClassVar[bool] = False
+    # `portapack cost`: how the platform bills (None: the target is not priced), other ways
+    # it can bill ({label: rule}, shown beside the main figure), who bills (default: title);
+    # the prices themselves are `prices.toml` beside the target's module.
+    billing: ClassVar[BillingRule | None] = None
+    billing_alternatives: ClassVar[dict[str, BillingRule]] = {}
+    vendor: ClassVar[str | None] = None
 
     def for_project(self, project: Project) -> Target:
         """The target that builds ``project``: this one, or its server-mode subclass for a
@@ -137,6 +149,23 @@ class Target:
     def hardware_for(self, project: Project) -> Hardware:
         """What one replica runs on, for pricing; a target without a price table says so."""
         return Hardware(self.name, "unknown", "unknown")
+
+    @property
+    def billed_by(self) -> str:
+        return self.vendor or self.title
+
+    def bundled_prices(self) -> list[Price]:
+        """The prices shipped beside this target's module (``prices.toml``), if any."""
+        from portapack.cost.table import read_price_file
+
+        path = Path(sys.modules[type(self).__module__].__file__ or "").with_name("prices.toml")
+        return read_price_file(path, self.name) if path.is_file() else []
+
+    def live_prices(self, today: date, env: Mapping[str, str]) -> list[Price]:
+        """Prices read from the platform's API now, where it publishes them and ``env`` holds
+        credentials; [] otherwise. Raises :class:`~portapack.errors.PortapackError` on failure
+        (``portapack cost`` then warns and keeps the bundled figures)."""
+        return []
 
     # -- the classes that run and deploy the artifact (imported only when used) ---------------
     def runtime_class(self) -> type:

@@ -18,7 +18,7 @@ from typing import Any
 from portapack.building.render import render
 from portapack.spec.signature.annotations import RULE_KEYS
 from portapack.spec.signature.contract import InputSpec, PredictorInfo
-from portapack.targets.artifacts import annotation, pydantic_fields
+from portapack.spec.signature.fields import annotation, pydantic_fields
 
 _HEADER = """\
 from typing import Any, Literal

@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from portapack.building.render import dockerfile_quote
+from portapack.cost.billing import BillingRule
 from portapack.spec.gpu import CANONICAL
 from portapack.spec.signature import InputSpec
 from portapack.targets.artifacts import (
@@ -56,6 +57,8 @@ FORBIDDEN_ENV = {"PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "PYTHON
                  "LD_PRELOAD", "HF_ENDPOINT", "HF_HUB_ENABLE_HF_TRANSFER", "COG_NO_UPDATE_CHECK"}
 
 
+REPLICATE_IDLE_SECONDS = 300  # assumed idle before an instance scales down (see billing)
+
 class CogTarget(Target):
     name = "cog"
     aliases = ("replicate",)
@@ -66,6 +69,19 @@ class CogTarget(Target):
     server_mode = ".server:CogServerTarget"  # a server: project behind a proxy runner
     deployer = ".deployer:CogDeployer"
     importer = ".importer:CogImporter"
+    vendor = "Replicate"
+    # Replicate does not let a deployment set its idle time: its billing page says an instance
+    # "will go idle for a few minutes rather than shutting down immediately"
+    # (https://replicate.com/docs/billing, read 2026-12-01). An assumption, shown as one.
+    billing = BillingRule("deployments and private models: per second of all online time (setup, "
+                          "active and idle); min_instances always on. Public models: active time only",
+                          idle_seconds=REPLICATE_IDLE_SECONDS, idle_name="idle (assumed)")
+    # Public models bill active seconds only (the same page).
+    billing_alternatives = {
+        "as a public model (active time only)": BillingRule(
+            "public model: active time only", bills_setup=False, bills_idle=False,
+            always_on_min=False, idle_seconds=REPLICATE_IDLE_SECONDS),
+    }
     reserved_names = frozenset({"cog", "UserPredictor"})
     templates: ClassVar[dict[str, str]] = {
         "cog.yaml": "cog/cog.yaml.j2",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from portapack.cost.billing import BillingRule
 from portapack.targets.artifacts import (
     code_entries,
     example_input,
@@ -28,6 +29,10 @@ class ModalTarget(Target):
     runtime = ".runtime:ModalRuntime"
     server_mode = ".server:ModalServerTarget"  # a server: project behind @modal.web_server
     deployer = ".deployer:ModalDeployer"
+    vendor = "Modal"
+    billing = BillingRule("per second of container time: start-up, requests, and scaledown_window "
+                          "idle after each burst; min_containers always on; CPU cores and memory "
+                          "billed on top of the GPU", idle_name="scaledown_window")
     reserved_names = frozenset({"modal"})
     templates: ClassVar[dict[str, str]] = {
         "modal_app.py": "modal/modal_app.py.j2",

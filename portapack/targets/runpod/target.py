@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from portapack.cost.billing import BillingRule
 from portapack.spec.gpu import GpuRequest
 from portapack.targets.artifacts import (
     code_entries,
@@ -20,6 +21,10 @@ from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target
 from portapack.targets.runpod.options import RunpodOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import date
+
+    from portapack.cost.table import Price
     from portapack.spec.loader import Project
 
 # uv installs the image's dependencies (as Cog and Truss do); it comes from PyPI, so a build
@@ -127,6 +132,9 @@ class RunpodTarget(Target):
     server_mode = ".server:RunpodServerTarget"  # a server: project as a load-balancing endpoint
     deployer = ".deployer:RunpodDeployer"
     importer = ".importer:RunpodImporter"
+    vendor = "RunPod"
+    billing = BillingRule("per second of worker time: start-up, requests, and idleTimeout after "
+                          "each burst; workers.min always on", idle_name="idleTimeout")
     image_runtime = ".image:docker_runtime_factory"
     reserved_names = frozenset({"runpod"})
     templates: ClassVar[dict[str, str]] = {
@@ -259,3 +267,8 @@ class RunpodTarget(Target):
         flavor = endpoint["cpu"][0]
         return Hardware(self.name, f"{flavor['id']} x{flavor['vcpuCount']}", "cpu",
                         cpu_cores=float(flavor["vcpuCount"]))
+
+    def live_prices(self, today: date, env: Mapping[str, str]) -> list[Price]:
+        from portapack.targets.runpod.prices import live_pool_prices
+
+        return live_pool_prices(today, env)

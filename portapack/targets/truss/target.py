@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from portapack.cost.billing import BillingRule
 from portapack.targets.artifacts import example_input, local_weights, typing_names, with_requirements
 from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target, requested_features
 from portapack.targets.truss.options import TrussOptions
@@ -28,6 +29,10 @@ class TrussTarget(Target):
     server_mode = ".server:TrussServerTarget"  # a server: project as a docker_server Truss
     deployer = ".deployer:TrussDeployer"
     importer = ".importer:TrussImporter"
+    vendor = "Baseten"
+    billing = BillingRule("per minute of replica up time, cold start included (each deploy's image "
+                          "build too, not counted here); min_replica always on; scale_down_delay "
+                          "idle after each burst", granularity=60, idle_name="scale_down_delay")
     reserved_names = frozenset({"truss"})
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
     env_newlines = True  # config.yaml environment_variables hold any string

@@ -188,6 +188,7 @@ class CogImporter(Importer):
     """Cog projects in; the original runs under Cog's own server (coglet)."""
 
     requirements_from_spec = True  # `cog build` pip-installs python_packages too
+    tool_dirs = frozenset({".cog"})  # Cog's build output (its schema, its cache)
 
     def convert(self, src: Path, *, gpu: str | None = None) -> Imported:
         return import_cog(src, gpu=gpu)
