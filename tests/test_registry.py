@@ -104,12 +104,42 @@ def test_a_plugin_target_is_listed_built_tested_and_deployed(tmp_path):
     planned = portapack_cli("deploy", "--target", "echo", "--dry-run", "--json", env=env, cwd=project)
     assert planned.returncode == 0, planned.stderr
     plan = json.loads(planned.stdout)["plan"]
-    assert plan["settings"] == {"greeting": "from the plugin"}
+    assert plan["settings"] == {"greeting": "from the plugin", "price": (
+        "cpu at $0.05/hour (bundled table, checked 2026-12-01, low confidence, "
+        "https://example.invalid/echo-pricing); bills per second of server time, idle included")}
     assert [s["action"] for s in plan["steps"]] == ["copy artifact"]
 
     deployed = portapack_cli("deploy", "--target", "echo", "--json", env=env, cwd=project)
     assert deployed.returncode == 0, deployed.stderr
     assert (tmp_path / "deployed" / "text-stats" / "server.py").is_file()
+
+
+def test_a_plugin_brings_its_importer_and_prices_through_the_same_entry_point(tmp_path):
+    src = tmp_path / "echo-project"
+    src.mkdir()
+    (src / "model.py").write_text("class Model:\n    def load(self) -> None:\n        pass\n\n"
+                                  "    def predict(self, text: str) -> str:\n        return text[::-1]\n")
+    (src / "echo.json").write_text(json.dumps({"name": "Reverser", "predictor": "model.py:Model",
+                                               "examples": [{"text": "abc"}]}))
+    env = plugin_env(tmp_path)
+    listed = json.loads(portapack_cli("targets", "--json", env=env, cwd=tmp_path).stdout)["targets"]
+    assert {t["name"]: t["imports"] for t in listed}["echo"] is True
+
+    done = portapack_cli("import", "ECHO", str(src), "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    spec = yaml.safe_load((tmp_path / "out" / "portapack.yaml").read_text())
+    assert (spec["name"], spec["predictor"], spec["examples"]) == ("reverser", "model.py:Model",
+                                                                     [{"input": {"text": "abc"}}])
+    tested = portapack_cli("test", "--target", "echo", "--json", env=env, cwd=tmp_path / "out")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+    priced = portapack_cli("cost", "--busy-hours-per-day", "2", "--offline", "--json", env=env,
+                           cwd=tmp_path / "out")
+    assert priced.returncode == 0, priced.stderr
+    echo = next(c for c in json.loads(priced.stdout)["targets"] if c["target"] == "echo")
+    assert (echo["platform"], echo["hardware"]) == ("Echo", "cpu")
+    # one 2 h burst plus the default 300 s idle before scale-down, which this rule bills
+    assert echo["usd_per_month"] == pytest.approx((7200 + 300) / 3600 * 0.05 * 30, abs=0.005)
 
 
 def test_a_plugin_options_section_is_validated_like_a_built_in_one(tmp_path):
