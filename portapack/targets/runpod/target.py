@@ -33,11 +33,11 @@ UV_REQUIREMENT = "uv>=0.9,<0.14"
 
 
 # RunPod serverless chooses GPUs by POOL, not by card (REST API v2, RunPod's OpenAPI document
-# of 2026-08-20, CreateEndpointRequest.gpu; ../shared/PLATFORMS.md, "RunPod", 2026-12-01). This
+# of 2026-08-20, CreateEndpointRequest.gpu; RunPod's serverless GPU docs, read 2026-12-01). This
 # is the build-time table: pool -> the GPU type ids in it. At deploy time the live map from
-# GET /v2/catalog/gpus replaces it. Card lists: PLATFORMS.md, completed from RunPod's Flash docs
-# (docs.runpod.io/flash/configuration/gpu-types), which put L4 in ADA_24 where PLATFORMS.md
-# says AMPERE_24: the live catalog settles it at deploy time.
+# GET /v2/catalog/gpus replaces it. Card lists: RunPod's serverless docs (read 2026-12-01),
+# completed from its Flash docs (docs.runpod.io/flash/configuration/gpu-types), which put L4 in
+# ADA_24 rather than AMPERE_24: the live catalog settles it at deploy time.
 POOL_CARDS: dict[str, tuple[str, ...]] = {
     "AMPERE_16": ("NVIDIA RTX A4000", "NVIDIA RTX 4000 Ada Generation",
                   "NVIDIA RTX 2000 Ada Generation"),
