@@ -19,6 +19,7 @@ _LAZY = {
     "CostReport": ".report", "TargetCost": ".report", "estimate": ".report", "price_line": ".report",
     "rules": ".report",
     "Price": ".table", "PriceTable": ".table", "load_prices": ".table",
+    "parse_prices": ".selfhosted", "self_hosted_cost": ".selfhosted",
 }
 
 

@@ -18,6 +18,8 @@ def _source(c: TargetCost) -> str:
     main = c.rate.gpu_price or c.rate.prices[0]
     if main.live:
         return "live API"
+    if main.yours:
+        return "yours"
     return f"table {main.checked.isoformat()} ({main.confidence})"
 
 

@@ -54,10 +54,11 @@ class TargetCost:
     alternative: str = ""
     marks: list[str] = field(default_factory=list)
     cheapest: bool = False
+    platform_name: str = ""  # who bills, when the column is not a target (self-hosted)
 
     @property
     def platform(self) -> str:
-        return billed_by(self.target)
+        return self.platform_name or billed_by(self.target)
 
     @property
     def gpu_memory_gb(self) -> int | None:
@@ -79,7 +80,7 @@ class TargetCost:
             "usd_per_second": self.rate.usd_per_hour / 3600 if self.rate else None,
             "rate": self.rate.parts if self.rate else [],
             "sources": [{"hardware": p.hardware, "source": p.source, "checked": p.checked.isoformat(),
-                         "confidence": p.confidence, "live": p.live, "note": p.note}
+                         "confidence": p.confidence, "live": p.live, "yours": p.yours, "note": p.note}
                         for p in (self.rate.prices if self.rate else [])],
             "no_price": self.missing or None,
             "billing": self.rule.summary, "idle_seconds": self.idle_seconds,
@@ -166,11 +167,12 @@ def target_cost(project: Project, target: str, table: PriceTable, traffic: Traff
 
 def estimate(project: Project, traffic: Traffic | None = None, *, offline: bool = False,
              today: dt.date | None = None, env: Mapping[str, str] | None = None,
-             table: PriceTable | None = None) -> CostReport:
+             table: PriceTable | None = None, self_hosted: Mapping[str, float] | None = None) -> CostReport:
     """Price ``project`` on every target for ``traffic``.
 
     ``offline`` uses the bundled table only; otherwise platforms with credentials in ``env``
-    (default: the environment) are priced live. ``today`` is injectable for the 90-day check."""
+    (default: the environment) are priced live. ``today`` is injectable for the 90-day check.
+    ``self_hosted`` ({canonical GPU or "cpu": USD per GPU-hour}) adds the user's own cluster."""
     from portapack.cost.live import live_prices
 
     traffic = traffic or Traffic()
@@ -186,6 +188,10 @@ def estimate(project: Project, traffic: Traffic | None = None, *, offline: bool 
                         f"from {date.isoformat()}, {(today - date).days} days old: check the sources "
                         "listed, or use live prices where the platform has them")
     costs = [target_cost(project, t, table, traffic) for t in rules()]
+    if self_hosted:  # the user's own cluster at their own GPU-hour price
+        from portapack.cost.selfhosted import self_hosted_cost
+
+        costs.append(self_hosted_cost(project, dict(self_hosted), traffic))
     key = (lambda c: c.usd_per_month) if traffic.given else (lambda c: c.rate.usd_per_hour)
     fitting = [c for c in costs if c.fits and (not traffic.given or c.usd_per_month is not None)]
     if fitting:

@@ -54,6 +54,7 @@ class Price:
     committed_spend: bool = False
     note: str = ""
     live: bool = False
+    yours: bool = False  # given by the user (portapack cost --self-hosted), not from a table
 
     @property
     def usd_per_second(self) -> float:
@@ -64,6 +65,8 @@ class Price:
         """Where this figure came from, for the output: live API or the bundled table."""
         if self.live:
             return f"live: {self.source} ({self.checked.isoformat()})"
+        if self.yours:
+            return f"your figure ({self.source})"
         return f"bundled table, checked {self.checked.isoformat()}, {self.confidence} confidence"
 
 
