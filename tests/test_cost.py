@@ -294,3 +294,48 @@ def test_a_dry_run_plan_shows_the_price_of_its_hardware(tmp_path):
     assert plan.settings["price"].startswith("AMPERE_80 (80 GB) at $2.74/GPU-hour")
     cpu_plan = portapack.deploy(REPO / "examples/text-stats", "cog", tmp_path / "out", dry_run=True)
     assert cpu_plan.settings["price"].startswith("cpu at $0.36/hour")
+
+
+# -- the self-hosted column: the user's own cluster at their own GPU-hour price -----------------
+def test_self_hosted_holds_the_busy_replicas_all_day_at_the_users_price(tmp_path):
+    p = project(tmp_path, "resources: {gpu: A100-80GB:2}\nscaling: {min_replicas: 0, max_replicas: 4}\n")
+    busy = Traffic(requests_per_day=50_000, seconds_per_request=3)  # 150000 s: two replicas busy
+    report = estimate(p, busy, today=TODAY, offline=True, self_hosted={"A100-80GB": 1.10})
+    own = by_target(report)["self-hosted"]
+    assert (own.platform, own.hardware.name, own.hardware.gpu_count) == ("your cluster", "A100-80GB:2", 2)
+    assert own.rate.usd_per_hour == pytest.approx(2.20)  # two GPUs at 1.10
+    assert own.bill.seconds_per_day == 2 * 86400  # two replicas held around the clock
+    assert own.usd_per_month == pytest.approx(2 * 24 * 2.20 * 30)
+    assert own.rate.gpu_price.origin == "your figure (--self-hosted)"
+    sparse = estimate(p, SPARSE, today=TODAY, offline=True, self_hosted={"A100-80GB": 1.10})
+    assert by_target(sparse)["self-hosted"].bill.seconds_per_day == 86400  # at least one replica
+
+
+def test_self_hosted_without_a_price_for_the_spec_gpu_says_which(tmp_path):
+    p = project(tmp_path, "resources: {gpu: L4}\n")
+    own = by_target(estimate(p, today=TODAY, offline=True, self_hosted={"A100-80GB": 1.1}))["self-hosted"]
+    assert own.rate is None and own.missing == "no --self-hosted price for L4" and not own.fits
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("A100-80GB=abc", "'A100-80GB=abc': write GPU=USD_PER_GPU_HOUR"),
+    ("A100-80GB", "'A100-80GB': write GPU=USD_PER_GPU_HOUR"),
+    ("A100-80GB=-1", "'A100-80GB=-1': write GPU=USD_PER_GPU_HOUR"),
+    ("A100=1.1", "'A100' is ambiguous"),
+])
+def test_a_bad_self_hosted_price_is_named_with_the_fix(tmp_path, entry, message):
+    project(tmp_path, "resources: {gpu: L4}\n")
+    result = _cli(["--spec", str(tmp_path), "--offline", "--self-hosted", entry])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert "invalid --self-hosted" in result.output
+
+
+def test_the_cli_shows_the_self_hosted_column_beside_the_platforms(tmp_path):
+    project(tmp_path, "resources: {gpu: L4}\n")
+    result = _cli(["--spec", str(tmp_path), "--offline", "--busy-hours-per-day", "2", "--json",
+                   "--self-hosted", "l4=0.40"])
+    assert result.exit_code == 0, result.output
+    rows = {c["target"]: c for c in json.loads(result.output)["targets"]}
+    assert set(rows) == {"modal", "cog", "truss", "runpod", "self-hosted"}
+    assert rows["self-hosted"]["usd_per_month"] == pytest.approx(24 * 0.40 * 30)
+    assert rows["self-hosted"]["sources"][0]["yours"] is True

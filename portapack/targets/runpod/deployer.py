@@ -1,11 +1,12 @@
 """RunPod: build the worker image, push it, then create or update the serverless endpoint
 through RunPod's REST API v2 (``https://api.runpod.io/v2``, Bearer RUNPOD_API_KEY).
 
-v1 (rest.runpod.io/v1) answers 410 Gone since 2026-11-15 (RunPod's release notes of
-2026-08-18) and the runpod SDK's create_endpoint still uses GraphQL (runpod-python 1.12.0,
+v1 (rest.runpod.io/v1) answers 410 Gone since 2026-11-15 (RunPod's release notes of 2026-08-18)
+and the runpod SDK's create_endpoint still uses GraphQL (runpod-python 1.12.0,
 runpod/api/ctl_commands.py; read 2026-12-01), so the v2 routes are called directly. Bodies
-follow RunPod's OpenAPI document (2026-08-20): no template is used, because a template is copied into an endpoint once and later template edits never
-reach it; the endpoint itself carries the image, env and disk, and every deploy PATCHes it.
+follow RunPod's OpenAPI document (2026-08-20): no template is used, because a template is
+copied into an endpoint once and later template edits never reach it; the endpoint itself
+carries the image, env and disk, and every deploy PATCHes it.
 """
 
 from __future__ import annotations
