@@ -1,32 +1,41 @@
 """A local stand-in for Baseten's management API (api.baseten.co), for deploy tests.
 
-It answers only the operations in tests/schemas/baseten-management-openapi.json (Baseten's own
-OpenAPI document, vendored), validates every request body against that document (Draft 2020-12,
-refs resolved in it) and answers 422 for a body Baseten would refuse (unknown fields included:
-the request schemas say ``additionalProperties: false``), 401 without a key it accepts, 404 for
-an unknown route or model. Its own answers are validated against the response schemas too, so
-a test cannot pass on a reply the real API would never give. Every request is recorded.
+It answers only the operations in baseten-management-openapi.json (Baseten's own OpenAPI
+document, read through tests/vendor_docs.py), validates every request body against that
+document (Draft 2020-12, refs resolved in it) and answers 422 for a body Baseten would refuse
+(unknown fields included: the request schemas say ``additionalProperties: false``), 401
+without a key it accepts, 404 for an unknown route or model. Its own answers are validated
+against the response schemas too, so a test cannot pass on a reply the real API would never
+give. Every request is recorded.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import referencing
 import referencing.jsonschema
+from vendor_docs import vendor_json
 
-SCHEMA_FILE = Path(__file__).parent / "schemas" / "baseten-management-openapi.json"
-DOCUMENT = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 _URI = "urn:baseten-management-openapi"
-_REGISTRY = referencing.Registry().with_resource(
-    _URI, referencing.jsonschema.DRAFT202012.create_resource(DOCUMENT))
+
+
+def document() -> dict[str, Any]:
+    """Baseten's OpenAPI document (a test without it is skipped: see tests/vendor_docs.py)."""
+    return vendor_json("baseten-management-openapi.json")
+
+
+@functools.cache
+def _registry() -> referencing.Registry:
+    return referencing.Registry().with_resource(
+        _URI, referencing.jsonschema.DRAFT202012.create_resource(document()))
 
 
 # Ranges the schema leaves out but Baseten documents (docs.baseten.co "Autoscaling", parameter
@@ -39,12 +48,12 @@ DOCUMENTED_RANGES = {"min_replica": (0, 10**6), "max_replica": (1, 10**6),
 
 def validator(pointer: str) -> jsonschema.Draft202012Validator:
     """A validator for the schema at ``pointer`` (e.g. #/components/schemas/X) in the document."""
-    return jsonschema.Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_REGISTRY)
+    return jsonschema.Draft202012Validator({"$ref": f"{_URI}#{pointer}"}, registry=_registry())
 
 
 def _operation(method: str, path: str) -> tuple[str, dict] | None:
     """The document's (template, operation) matching a concrete request path."""
-    for template, item in DOCUMENT["paths"].items():
+    for template, item in document()["paths"].items():
         pattern = re.sub(r"\{[^}/]+\}", "[^/]+", template)  # templates hold only [a-z0-9_/{}]
         if re.fullmatch(pattern, path) and method.lower() in item:
             return template, item[method.lower()]
@@ -68,6 +77,7 @@ class BasetenApi:
     """Models pushed (by a fake truss.push) are registered with :meth:`add_model`."""
 
     def __init__(self, key: str):
+        _registry()  # Baseten's document, read here (skips the test without it), not in a handler
         self.key = key
         self.calls: list[Call] = []
         self.refused: list[Call] = []  # answered 4xx for a schema reason (422)

@@ -1,7 +1,8 @@
 """A local stand-in for RunPod's REST API v2, checked against RunPod's own OpenAPI document.
 
 Every request is resolved to its operation by method and path in the vendored document
-(tests/schemas/runpod-rest-v2-openapi.json, RunPod's, 2026-08-20) and its JSON body is
+(runpod-rest-v2-openapi.json, RunPod's, 2026-08-20, read through tests/vendor_docs.py) and its
+JSON body is
 validated against the operation's request schema (jsonschema Draft 2020-12, ``$ref`` resolved
 inside the document, so ``unevaluatedProperties: false`` refuses unknown fields as the real
 API does). What the document only describes in prose is checked too: exactly one of
@@ -23,6 +24,7 @@ ListGpuTypesResponse); ``failures[(METHOD, path regex)] = (status, body)`` injec
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -30,18 +32,25 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from vendor_docs import vendor_json
 
-SCHEMA_FILE = Path(__file__).parent / "schemas" / "runpod-rest-v2-openapi.json"
-DOCUMENT = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 _URI = "urn:runpod-rest-v2-openapi"
-_REGISTRY = Registry().with_resource(_URI, Resource(DOCUMENT, specification=DRAFT202012))
+
+
+def document() -> dict[str, Any]:
+    """RunPod's OpenAPI document (a test without it is skipped: see tests/vendor_docs.py)."""
+    return vendor_json("runpod-rest-v2-openapi.json")
+
+
+@functools.cache
+def _registry() -> Registry:
+    return Registry().with_resource(_URI, Resource(document(), specification=DRAFT202012))
 
 # The catalog served by default: a GpuType per card of each serverless pool (ids, pools and
 # memory as ../shared/PLATFORMS.md lists them; prices per GPU-hour from its June 2026 list).
@@ -72,7 +81,7 @@ MAX_VCPUS = 32
 
 def validator(pointer: str) -> jsonschema.Draft202012Validator:
     """A validator for the schema at ``pointer`` (e.g. ``#/components/schemas/Endpoint``)."""
-    return jsonschema.Draft202012Validator({"$ref": _URI + pointer}, registry=_REGISTRY)
+    return jsonschema.Draft202012Validator({"$ref": _URI + pointer}, registry=_registry())
 
 
 def schema_errors(pointer: str, instance: Any) -> list[str]:
@@ -80,17 +89,16 @@ def schema_errors(pointer: str, instance: Any) -> list[str]:
             for e in sorted(validator(pointer).iter_errors(instance), key=lambda e: list(e.path))]
 
 
-def _operations() -> list[tuple[str, re.Pattern[str], str, dict]]:
+@functools.cache
+def operations() -> list[tuple[str, re.Pattern[str], str, dict]]:
     ops = []
-    for template, item in DOCUMENT["paths"].items():
+    for template, item in document()["paths"].items():
         pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(template)) + "$")
         for method, op in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
                 ops.append((method.upper(), pattern, template, op))
     return ops
 
-
-OPERATIONS = _operations()
 
 
 @dataclass
@@ -214,7 +222,7 @@ class RunpodV2StandIn:
             if method == rec.method and re.fullmatch(pattern, path.removeprefix("/v2")):
                 rec.operation = "injected"
                 return answer
-        matched = [(m, p, t, op) for m, p, t, op in OPERATIONS if p.match(path)]
+        matched = [(m, p, t, op) for m, p, t, op in operations() if p.match(path)]
         if not matched:
             return 404, problem(404, "Not Found", f"No route {path}.")
         found = next(((p, t, op) for m, p, t, op in matched if m == rec.method), None)

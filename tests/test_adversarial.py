@@ -4,10 +4,10 @@ One spec + predictor (written into a tmp dir) whose env values, input descriptio
 defaults, Literal choices, example inputs and build commands hold quotes, triple quotes,
 backslashes, newlines, shell and jinja syntax, YAML specials and unicode. Every artifact is read
 back with the real parser of its language (``ast``, ``yaml.safe_load``, ``json``, Cog's schema
-and inspector, Truss's strict config, Modal's own Dockerfile rendering of the image, and a
-Dockerfile reader written here after BuildKit's parser and shell lexer), and must give back the
-original values; the copy-paste "run it locally" commands must carry the example through the
-shell; then each artifact runs under its platform's local runtime and must answer what the
+(tests/cog_judges.py) and inspector, Truss's strict config, Modal's own Dockerfile rendering of
+the image, and a Dockerfile reader written here after BuildKit's parser and shell lexer), and
+must give back the original values; the copy-paste "run it locally" commands must carry the
+example through the shell; then each artifact runs under its platform's local runtime and must answer what the
 predictor answers in-process.
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import jsonschema
 import pytest
 import yaml
+from cog_judges import cog_yaml_errors
 
 import portapack
 from portapack.building.builder import MARKER
@@ -36,7 +36,6 @@ from portapack.proof.runtimes import get_runtime
 from portapack.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parents[1]
-COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"
 TARGET_NAMES = list(TARGETS)  # the registry's targets, in its order
 
 # -- the adversarial values ----------------------------------------------------------------------
@@ -594,20 +593,12 @@ def test_cog_yaml_round_trips(adv):
     assert config["run"] == "run.py:Runner"
 
 
-def cog_schema_errors(path: Path) -> list[str]:
-    if not COG_SCHEMA.is_file():
-        pytest.skip(f"{COG_SCHEMA} not found (shared/ sits beside the repo)")
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft7Validator(json.loads(COG_SCHEMA.read_text(encoding="utf-8")))
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(config)]
-
-
 def test_cog_yaml_with_one_line_values_validates_against_cogs_schema(adv_one_line):
-    assert cog_schema_errors(adv_one_line["cog"] / "cog.yaml") == []
+    assert cog_yaml_errors(adv_one_line["cog"] / "cog.yaml") == []
 
 
 def test_cog_yaml_with_multi_line_env_values_validates_against_cogs_schema(adv):
-    assert cog_schema_errors(adv["cog"] / "cog.yaml") == []
+    assert cog_yaml_errors(adv["cog"] / "cog.yaml") == []
 
 
 def test_truss_config_round_trips_and_passes_strict_validation(adv):

@@ -48,6 +48,7 @@ from baseten_standin import BasetenApi
 from click.testing import CliRunner
 from dockerenv import BASE, engine_with_base, unavailable
 from runpod_standin import RunpodV2StandIn
+from vendor_docs import vendor_json
 
 import portapack
 import portapack.proof.engine
@@ -73,8 +74,6 @@ RUNPOD_KEY = "dummy-runpod-key-7f3a"
 REPLICATE_TOKEN = "dummy-replicate-token-91c2"
 BASETEN_KEY = "dummy-baseten-key"
 OWNER = "acme"
-# Replicate's published OpenAPI document (see tests/schemas/replicate-openapi.README.md).
-REPLICATE_OPENAPI = json.loads((ROOT / "tests" / "schemas" / "replicate-openapi.json").read_text())
 _REAL_DOCKER_CLIENT = portapack.proof.engine.docker_client
 _DOCKER_HOST = os.environ.get("DOCKER_HOST")
 # Loopback must never go through a proxy (the stand-ins and the registry are local).
@@ -181,7 +180,8 @@ class StandIn:
 class ReplicateApi(StandIn):
     """Replicate's HTTP API: hardware, models (a version appears once the fake cog pushed)
     and deployments. Every request body is validated against Replicate's published OpenAPI
-    document (tests/schemas/replicate-openapi.json, Draft 2020-12 as OpenAPI 3.1 says); a body
+    document (replicate-openapi.json, https://api.replicate.com/openapi.json, read through
+    tests/vendor_docs.py; Draft 2020-12 as OpenAPI 3.1 says); a body
     it refuses gets 422 and is kept in ``refused``, which the fixture asserts stays empty."""
 
     HARDWARE = [{"name": "CPU", "sku": "cpu"}, {"name": "Nvidia T4 GPU", "sku": "gpu-t4"},
@@ -193,6 +193,8 @@ class ReplicateApi(StandIn):
               "/deployments/{deployment_owner}/{deployment_name}"}
 
     def __init__(self, token: str):
+        # Replicate's document, read here (skips the test without it), not in a handler.
+        self.openapi = vendor_json("replicate-openapi.json")
         super().__init__(token)
         self.models: dict[str, dict] = {}
         self.deployments: dict[str, dict] = {}
@@ -203,7 +205,7 @@ class ReplicateApi(StandIn):
     def schema_errors(self, method: str, path: str, body: Any) -> list[str]:
         for (m, pattern), doc_path in self.BODIES.items():
             if m == method and re.fullmatch(pattern, path):
-                op = REPLICATE_OPENAPI["paths"][doc_path][method.lower()]
+                op = self.openapi["paths"][doc_path][method.lower()]
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 validator = jsonschema.Draft202012Validator(schema)
                 return [f"{'.'.join(map(str, e.path)) or '(body)'}: {e.message}"

@@ -1,7 +1,8 @@
 """Every example's artifacts, checked by each platform's own tools and runtimes.
 
-Static checks for every example (the GPU one included): Cog's config schema and Cog's own
-predictor inspector, Truss's strict config validation, the Modal app imported with modal.
+Static checks for every example (the GPU one included): Cog's config schema (server: ones too)
+and Cog's own predictor inspector, Truss's strict config validation, the Modal app imported
+with modal.
 Runs for every CPU example: each example request through Modal's .local(), Truss's loader,
 Cog's HTTP server and RunPod's --test_input and local API, compared with the expected output;
 and one invalid request per target, rejected with a message naming the input.
@@ -16,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
+from cog_judges import cog_yaml_errors
 
 import portapack
 from portapack.proof.runtimes import get_runtime
@@ -28,7 +29,6 @@ from portapack.spec.files import with_example_files
 from portapack.targets.artifacts import local_weights
 
 ROOT = Path(__file__).resolve().parent.parent
-COG_SCHEMA = ROOT / "tests" / "schemas" / "cog-config-schema-v1.0.json"  # vendored from Cog
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "portapack.yaml").is_file())
 
 
@@ -74,11 +74,13 @@ def run_python(code: str, cwd: Path, example: str | None = None) -> subprocess.C
 
 
 # -- static checks, every example ---------------------------------------------------------------
-@pytest.mark.parametrize("example", PREDICTORS)
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_cog_yaml_is_valid_against_cogs_schema(built, example):
-    config = yaml.safe_load((built[example]["cog"].path / "cog.yaml").read_text())
-    validator = jsonschema.Draft7Validator(json.loads(COG_SCHEMA.read_text()))
-    assert [e.message for e in validator.iter_errors(config)] == []
+    """Every example, server: ones included (tests/cog_judges.py; the edge spec's in
+    tests/test_cog_platform.py, the adversarial values' in tests/test_adversarial.py)."""
+    path = built[example]["cog"].path / "cog.yaml"
+    assert cog_yaml_errors(path) == []
+    config = yaml.safe_load(path.read_text())
     assert config["run"] == "run.py:Runner"
     assert "predict" not in config and "concurrency" not in config  # deprecated in Cog 0.20+
 

@@ -180,8 +180,8 @@ class TrussDeployer(Deployer):
     def set_autoscaling(self) -> None:
         """PATCH the deployment's autoscaling_settings; a promoted deployment takes the
         production environment's settings (Baseten docs, "Environments"), so patch those too.
-        Request bodies follow Baseten's management OpenAPI (UpdateAutoscalingSettingsV1,
-        UpdateEnvironmentRequestV1; tests/schemas/baseten-management-openapi.json)."""
+        Request bodies follow Baseten's management API reference (UpdateAutoscalingSettingsV1,
+        UpdateEnvironmentRequestV1; https://docs.baseten.co/api-reference, checked 2026-12-03)."""
         if self.pushed is None:
             raise PortapackError("truss.push returned no model_id/model_deployment_id, so the "
                                  "autoscaling settings cannot be applied")
