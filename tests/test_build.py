@@ -584,3 +584,20 @@ def test_explicit_files_and_local_weights_are_shipped_even_when_files_omits_them
     assert ["weights/model.bin", f"{path}/single/"] in copies
     assert ["checkpoints", f"{path}/folder/"] in copies
     assert not Path(path).exists()  # building never creates the weights path
+
+
+def test_a_deleted_template_cache_folder_never_fails_a_build(tmp_path, monkeypatch):
+    """The compiled-template cache outlives its folder in a long process (a cleaned ~/.cache,
+    a test's temporary home): a template compiled after that must still render."""
+    from portapack.building import render
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    render.environment.cache_clear()
+    try:
+        portapack.build(ROOT / "examples" / "text-stats", ["runpod"], tmp_path / "a")
+        shutil.rmtree(tmp_path / "cache")
+        (tmp_path / "cache").write_text("not a folder")  # and nothing can recreate it
+        built = portapack.build(ROOT / "examples" / "text-stats", ["cog"], tmp_path / "b")  # new templates
+    finally:
+        render.environment.cache_clear()
+    assert (built["cog"].path / "run.py").is_file()

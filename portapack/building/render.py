@@ -179,7 +179,25 @@ def _bytecode_cache(jinja2: Any) -> Any:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+
+    class TolerantCache(jinja2.FileSystemBytecodeCache):
+        """A cache is never a reason to fail a build: the folder may be gone since (a cleaned
+        ~/.cache, a test's temporary home), or read-only; then the template compiles as usual."""
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except OSError:
+                pass
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                Path(self.directory).mkdir(parents=True, exist_ok=True)
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TolerantCache(str(folder))
 
 
 def render(template: str, context: dict[str, Any], root: Path | None = None) -> str:
