@@ -294,3 +294,42 @@ def test_runpod_worker_machinery_and_start_in_a_function_are_refused_by_line(tmp
         "import engine\n\nrunpod.serverless.start({\"handler\": engine.handler})\n")
     code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "b"))
     assert code != 0 and "src/main.py:2" in output and "rp_http" in output
+
+
+def _call(out: Path, **inputs):
+    sys.path.insert(0, str(out))
+    try:
+        import importlib
+        predict = importlib.import_module("predict")
+        predictor = predict.Predictor()
+        predictor.load()
+        return predictor.predict(**inputs)
+    finally:
+        sys.path.remove(str(out))
+        sys.modules.pop("predict", None)
+
+
+def test_cog_function_predictor_becomes_a_class_with_constants_resolved(tmp_path):
+    out = imported(tmp_path, "cog", "function-run")
+    project = load_project(out)
+    spec = project.spec
+    assert spec.predictor == "predict.py:Predictor"
+    assert spec.python == "3.11"  # 3.9 -> the oldest every target accepts, not 3.13
+    assert spec.requirements == ["numpy==1.26.4", "pydantic>=2"]
+    assert spec.extra_index_urls == ["https://download.pytorch.org/whl/cpu"]
+    assert spec.build_commands == ['echo "ready; set"']  # cache mount dropped, text whole
+    inputs = {i.name: i for i in project.predictor.inputs}
+    assert inputs["text"].default == "hello" and inputs["style"].default == "plain"
+    assert _call(out, text="hi", style="loud") == "HI"
+    code, output = run("import", "cog", str(FIXTURES / "cog/function-run"), "--out",
+                       str(tmp_path / "again"), "--json")
+    notes = json.loads(output)["notes"]
+    assert any("numpy==1.26.4" in n["message"] and n["lost"] for n in notes)  # pins named
+    build(project, "all", tmp_path / "build")
+
+
+def test_cog_setup_weights_stay_defined_in_load(tmp_path):
+    out = imported(tmp_path, "cog", "setup-weights")
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "def load(self):" in source and "weights = None" in source
+    assert _call(out, text="world") == "hello world"
