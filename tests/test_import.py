@@ -333,3 +333,15 @@ def test_cog_setup_weights_stay_defined_in_load(tmp_path):
     source = (out / "predict.py").read_text(encoding="utf-8")
     assert "def load(self):" in source and "weights = None" in source
     assert _call(out, text="world") == "hello world"
+
+
+def test_truss_init_kwargs_forms_are_carried(tmp_path):
+    """Annotated kwargs attributes, kwargs["secrets"].get(...), kwargs["environment"], and a
+    kept attribute read inside __init__ itself."""
+    out = imported(tmp_path, "truss", "kwargs-model")
+    spec = load_project(out).spec
+    assert spec.secrets == ["HF_ACCESS_TOKEN"]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert 'os.environ.get("HF_ACCESS_TOKEN", None)' in source
+    assert 'TRUSS_CONFIG["model_metadata"]["name"]' in source
+    assert _call(out, text="hi") == {"name": "tiny", "text": "hi", "env": None, "has_token": False}
