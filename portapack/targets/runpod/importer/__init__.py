@@ -262,10 +262,8 @@ def _sdk_uses(src: Path, rel: str, tree: ast.Module, start: ast.Call, imported: 
     Library calls are kept (noted); anything else is refused by name and line."""
     found: set[str] = set()
     problems: list[Problem] = []
-    for path in sorted(src.rglob("*.py")):
+    for path in _worker_modules(src, rel):
         prel = path.relative_to(src).as_posix()
-        if any(part.startswith(".") for part in path.relative_to(src).parts):
-            continue
         try:
             ptree = tree if prel == rel else ast.parse(path.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError):
@@ -299,6 +297,31 @@ def _sdk_uses(src: Path, rel: str, tree: ast.Module, start: ast.Call, imported: 
                          "they are sent nowhere" if name.endswith("progress_update") else ""),
                       lost=name.endswith("progress_update"))
     return found
+
+
+def _worker_modules(src: Path, rel: str) -> list[Path]:
+    """The start file and the project modules it imports, transitively (a client script or a
+    test beside the worker is not part of it)."""
+    folder = (src / rel).parent
+    todo, seen = [src / rel], set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                else [])
+            for name in names:
+                head = name.split(".")[0]
+                for base in (folder, src):
+                    todo += [base / f"{head}.py", base / head / "__init__.py"]
+    return sorted(seen)
 
 
 def _dotted(node: ast.AST) -> str | None:
