@@ -233,3 +233,115 @@ def test_never_overwrites_and_strict_refuses_losses(tmp_path):
                        str(tmp_path / "s"), "--strict")
     assert code == 1 and "ConcatenateIterator" in output and not (tmp_path / "s").exists()
     imported(tmp_path, "cog", "hello-world", "--strict")  # nothing lost: strict is fine
+
+
+def test_runpod_dockerfile_is_read_as_docker_reads_it(tmp_path):
+    """Each RUN's shell text stays whole (quotes with ';', if/then/fi), a cache mount is dropped,
+    ARG defaults fill ENV, ${PATH} is refused by name, -r follows COPY, index options carry."""
+    out = imported(tmp_path, "runpod", "dockerfile-worker")
+    spec = load_project(out).spec
+    assert spec.build_commands == [
+        'python -c "import sys; print(sys.version)"',
+        'if [ -n "$MODEL_NAME" ]; then         echo "model: $MODEL_NAME";     fi']
+    assert spec.requirements == ["numpy==2.1.3", "runpod"]  # -r /app/... found through COPY
+    assert spec.extra_index_urls == ["https://download.pytorch.org/whl/cpu"]
+    assert spec.system_packages == ["libgomp1"]
+    assert spec.env == {"HF_HOME": "/runpod-volume/hf", "MODEL_NAME": "", "GREETING": "hello"}
+    assert str(spec.resources.gpu) == "RTX-4090"  # .runpod/hub.json gpuIds ADA_24
+    assert [e.input for e in spec.examples] == [{"payload": {"text": "hi"}},
+                                                 {"payload": {"text": "hello world"}}]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "from runpod.serverless.utils.rp_validator import validate" in source  # a library call
+    assert 'result.pop("refresh_worker", None)' in source
+    code, output = run("import", "runpod", str(FIXTURES / "runpod/dockerfile-worker"), "--out",
+                       str(tmp_path / "again"), "--json")
+    notes = json.loads(output)["notes"]
+    assert any("${PATH}" in n["message"] and n["lost"] for n in notes)
+    assert any("cache mount" in n["message"] for n in notes)
+    result = build(load_project(out), "all", tmp_path / "build")
+    for b in result.builds:  # every target installs from the extra index
+        text = "\n".join(p.read_text() for p in b.path.rglob("*") if p.name in (
+            "requirements.txt", "modal_app.py", "config.yaml"))
+        assert "https://download.pytorch.org/whl/cpu" in text, b.target
+
+
+def test_runpod_handler_from_another_module_in_src(tmp_path):
+    out = imported(tmp_path, "runpod", "src-layout")
+    assert {p.name for p in out.iterdir()} >= {"predict.py", "engine.py", "utils.py"}
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "import engine" in source and 'engine.handler({"input": payload})' in source
+    assert [i.name for i in load_project(out).predictor.inputs] == ["text"]
+    sys.path.insert(0, str(out))
+    try:
+        import importlib
+        predict = importlib.import_module("predict")
+        assert predict.Predictor().predict(text="hi") == {"text": "HI!"}
+    finally:
+        sys.path.remove(str(out))
+        for name in ("predict", "engine", "utils"):
+            sys.modules.pop(name, None)
+
+
+def test_runpod_worker_machinery_and_start_in_a_function_are_refused_by_line(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "runpod/src-layout", src)
+    (src / "src/main.py").write_text("import runpod\n\nimport engine\n\n\ndef main():\n"
+                                     "    runpod.serverless.start({\"handler\": engine.handler})\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "a"))
+    assert code != 0 and "src/main.py:7" in output and "inside main()" in output
+    (src / "src/main.py").write_text(
+        "import runpod\nfrom runpod.serverless.modules import rp_http\n"
+        "import engine\n\nrunpod.serverless.start({\"handler\": engine.handler})\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "b"))
+    assert code != 0 and "src/main.py:2" in output and "rp_http" in output
+
+
+def _call(out: Path, **inputs):
+    sys.path.insert(0, str(out))
+    try:
+        import importlib
+        predict = importlib.import_module("predict")
+        predictor = predict.Predictor()
+        predictor.load()
+        return predictor.predict(**inputs)
+    finally:
+        sys.path.remove(str(out))
+        sys.modules.pop("predict", None)
+
+
+def test_cog_function_predictor_becomes_a_class_with_constants_resolved(tmp_path):
+    out = imported(tmp_path, "cog", "function-run")
+    project = load_project(out)
+    spec = project.spec
+    assert spec.predictor == "predict.py:Predictor"
+    assert spec.python == "3.11"  # 3.9 -> the oldest every target accepts, not 3.13
+    assert spec.requirements == ["numpy==1.26.4", "pydantic>=2"]
+    assert spec.extra_index_urls == ["https://download.pytorch.org/whl/cpu"]
+    assert spec.build_commands == ['echo "ready; set"']  # cache mount dropped, text whole
+    inputs = {i.name: i for i in project.predictor.inputs}
+    assert inputs["text"].default == "hello" and inputs["style"].default == "plain"
+    assert _call(out, text="hi", style="loud") == "HI"
+    code, output = run("import", "cog", str(FIXTURES / "cog/function-run"), "--out",
+                       str(tmp_path / "again"), "--json")
+    notes = json.loads(output)["notes"]
+    assert any("numpy==1.26.4" in n["message"] and n["lost"] for n in notes)  # pins named
+    build(project, "all", tmp_path / "build")
+
+
+def test_cog_setup_weights_stay_defined_in_load(tmp_path):
+    out = imported(tmp_path, "cog", "setup-weights")
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "def load(self):" in source and "weights = None" in source
+    assert _call(out, text="world") == "hello world"
+
+
+def test_truss_init_kwargs_forms_are_carried(tmp_path):
+    """Annotated kwargs attributes, kwargs["secrets"].get(...), kwargs["environment"], and a
+    kept attribute read inside __init__ itself."""
+    out = imported(tmp_path, "truss", "kwargs-model")
+    spec = load_project(out).spec
+    assert spec.secrets == ["HF_ACCESS_TOKEN"]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert 'os.environ.get("HF_ACCESS_TOKEN", None)' in source
+    assert 'TRUSS_CONFIG["model_metadata"]["name"]' in source
+    assert _call(out, text="hi") == {"name": "tiny", "text": "hi", "env": None, "has_token": False}

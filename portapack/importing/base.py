@@ -144,6 +144,37 @@ def without_platform_sdk(requirements: list[str], *packages: str) -> tuple[list[
     return kept, dropped
 
 
+# The oldest Python every target accepts (one refuses 3.10): an older source is raised
+# to it, never to the "nearest" version by arithmetic.
+OLDEST_PYTHON = "3.11"
+
+
+def carry_python(spec: dict[str, Any], where: str, requirements: list[str], imported: Imported) -> None:
+    """Set ``spec["python"]`` to a version every target builds: an older one (or one portapack
+    does not know) becomes :data:`OLDEST_PYTHON`, a newer one the newest known, with a note that
+    names the pinned requirements that may have no wheels there."""
+    from portapack.spec.model import PYTHON_VERSIONS
+
+    version = str(spec.get("python") or OLDEST_PYTHON)
+    try:
+        numbers = tuple(int(p) for p in version.split(".")[:2])
+    except ValueError:
+        numbers = ()
+    usable = [v for v in PYTHON_VERSIONS if tuple(map(int, v.split("."))) >= (3, 11)]
+    if version in usable:
+        spec["python"] = version
+        return
+    new = usable[-1] if numbers and numbers > tuple(map(int, usable[-1].split("."))) else OLDEST_PYTHON
+    pins = [r for r in requirements if re.search(r"==|<|~=", r)]
+    imported.note(where, f"Python {version} became {new}, the oldest every target accepts"
+                  if new == OLDEST_PYTHON else f"Python {version} became {new}, the newest portapack "
+                  "builds" + "", lost=True)
+    if pins:
+        imported.note(where, f"pinned for Python {version}, these may not install on {new}: "
+                      + ", ".join(pins[:12]) + (" ..." if len(pins) > 12 else ""), lost=True)
+    spec["python"] = new
+
+
 def check_out(out: Path) -> None:
     """Refuse an ``--out`` that exists and is not an empty folder: import never overwrites."""
     if out.is_file() or out.is_symlink():

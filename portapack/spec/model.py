@@ -179,11 +179,29 @@ class Spec(StrictModel):
         default_factory=list,
         description="pip requirement strings, or the path of a requirements file.",
     )
+    index_url: Annotated[str, Field(pattern=r"^\S+$")] | None = Field(
+        None,
+        description="Package index that replaces PyPI for requirements (pip's --index-url).",
+    )
+    extra_index_urls: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(
+        default_factory=list,
+        description="More package indexes for requirements, searched beside the main one "
+        "(pip's --extra-index-url), e.g. https://download.pytorch.org/whl/cu124.",
+    )
+    find_links: list[Annotated[str, Field(pattern=r"^\S+$")]] = Field(
+        default_factory=list,
+        description="Pages or folders of wheel links for requirements (pip's --find-links).",
+    )
     system_packages: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.\-]*$")]] = Field(
         default_factory=list, description="apt packages."
     )
     build_commands: list[str] = Field(
         default_factory=list, description="Shell commands run at image build, after dependencies."
+    )
+    build_args: dict[Annotated[str, Field(pattern=ENV_NAME)], str] = Field(
+        default_factory=dict,
+        description="Build-time variables (a Dockerfile's ARG): exported to every build command, "
+        "absent at run time.",
     )
     env: dict[
         Annotated[str, Field(pattern=ENV_NAME)],
@@ -267,6 +285,23 @@ class Spec(StrictModel):
     def is_server(self) -> bool:
         """Whether this project is an HTTP server (``server:``) rather than a predictor class."""
         return self.server is not None
+
+    @property
+    def build_steps(self) -> list[str]:
+        """``build_commands`` as each target runs them: with ``build_args`` exported first."""
+        if not self.build_args:
+            return list(self.build_commands)
+        import shlex
+
+        exports = "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.build_args.items())
+        return [f"{exports} && {c}" for c in self.build_commands]
+
+    @property
+    def index_options(self) -> list[str]:
+        """The package-index options as requirements.txt lines (read by pip and uv alike)."""
+        lines = [f"--index-url {self.index_url}"] if self.index_url else []
+        lines += [f"--extra-index-url {u}" for u in self.extra_index_urls]
+        return lines + [f"--find-links {u}" for u in self.find_links]
 
     @property
     def predictor_file(self) -> str:

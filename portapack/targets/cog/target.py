@@ -156,7 +156,7 @@ class CogTarget(Target):
                                  "python_requirements": "requirements.txt"}
         if spec.system_packages:
             build["system_packages"] = list(spec.system_packages)
-        run = list(spec.build_commands) + weight_fetch_commands(project)
+        run = spec.build_steps + weight_fetch_commands(project)
         if run:
             build["run"] = run
         config: dict[str, Any] = {"build": build}

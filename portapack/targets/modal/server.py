@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from portapack.proof.server_runtime import ServerFailed, ServerRuntime, kill_group, wait_http
 from portapack.targets.artifacts import code_entries
 from portapack.targets.base import Note
-from portapack.targets.modal.target import ModalTarget
+from portapack.targets.modal.target import ModalTarget, pip_kwargs
 from portapack.targets.servers import common_problems, server_context, server_of, warmup_request
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ class ModalServerTarget(ModalTarget):
             requirements=list(project.requirements) + (ctx["hf_requirement"] if hf else []),
             system_packages=spec.system_packages,
             env=env,
-            build_commands=spec.build_commands,
+            build_commands=spec.build_steps,
+            pip_kwargs=pip_kwargs(spec),
             weight_commands=[c for c in ctx["weight_commands"] if not c.startswith("hf ")],
             hf_weights=hf,
             code_files=[{"source": top, "kind": kind, "remote": f"/root/{top}"}

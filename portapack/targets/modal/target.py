@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from portapack.spec.loader import Project
 
 
+
+def pip_kwargs(spec: Any) -> dict[str, str]:
+    """The spec's package-index options as ``Image.uv_pip_install`` keywords (modal 1.6:
+    index_url, and extra_options for the repeatable ones)."""
+    kwargs = {"index_url": spec.index_url} if spec.index_url else {}
+    extra = [f"--extra-index-url {u}" for u in spec.extra_index_urls]
+    extra += [f"--find-links {u}" for u in spec.find_links]
+    if extra:
+        kwargs["extra_options"] = " ".join(extra)
+    return kwargs
+
 class ModalTarget(Target):
     name = "modal"
     title = "Modal"
@@ -83,7 +94,8 @@ class ModalTarget(Target):
                                            *hf_requirement(project)),
             system_packages=spec.system_packages,
             env=self.image_env(project),
-            build_commands=spec.build_commands,
+            build_commands=spec.build_steps,
+            pip_kwargs=pip_kwargs(spec),
             # hf:// weights go to a Volume on first start (Modal's idiom); https:// at build.
             weight_commands=[c for c in weight_fetch_commands(project) if not c.startswith("hf ")],
             hf_weights=hf,

@@ -55,7 +55,7 @@ class RunpodServerTarget(RunpodTarget):
             pep668=False,
             system_packages=spec.system_packages,
             docker_env=self.image_env(project),
-            build_commands=spec.build_commands,
+            build_commands=spec.build_steps,
             health_port=self.health_port(project),
             cmd=["sh", "-c", f"{ping} & exec {server_of(project).command}"],
             endpoint=self.endpoint(project),

@@ -179,7 +179,7 @@ class RunpodTarget(Target):
             base_image=self.base_image(project),
             system_packages=spec.system_packages,
             docker_env=self.image_env(project),
-            build_commands=spec.build_commands,
+            build_commands=spec.build_steps,
             weight_commands=weight_fetch_commands(project),
             fetched_weight_paths=[w.path for w in spec.weights if w.scheme in ("hf", "https")],
             uv_requirement=UV_REQUIREMENT,

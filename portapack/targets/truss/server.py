@@ -72,7 +72,9 @@ class TrussServerTarget(TrussTarget):
         spec, server = project.spec, server_of(project)
         config = super().config(project, accelerator)
         config["requirements"] = list(project.requirements)
-        if not config["requirements"]:
+        if config["requirements"]:
+            config["requirements"] = spec.index_options + config["requirements"]
+        else:
             del config["requirements"]
         config.pop("model_metadata", None)
         if spec.targets.truss.base_image:

@@ -137,7 +137,7 @@ class TrussTarget(Target):
         config: dict[str, Any] = {
             "model_name": spec.name,
             "python_version": "py" + spec.python.replace(".", ""),
-            "requirements": with_requirements(project, "pydantic>=2"),
+            "requirements": spec.index_options + with_requirements(project, "pydantic>=2"),
             "resources": resources,
             "runtime": {"predict_concurrency": spec.scaling.concurrency},
         }
@@ -148,7 +148,7 @@ class TrussTarget(Target):
         if spec.secrets:
             config["secrets"] = {s: None for s in spec.secrets}
         if spec.build_commands:
-            config["build_commands"] = list(spec.build_commands)
+            config["build_commands"] = spec.build_steps
         remote = [w for w in spec.weights if w.scheme != "local"]
         if remote:
             hf_secret = self.hf_secret(project)

@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from portapack.errors import Problem, SpecError
-from portapack.importing.base import Imported, predictor_name, slug, user_files, without_platform_sdk
+from portapack.importing.base import (
+    Imported,
+    carry_python,
+    predictor_name,
+    slug,
+    user_files,
+    without_platform_sdk,
+)
 from portapack.importing.importer import Importer
-from portapack.spec.model import PYTHON_VERSIONS
+from portapack.importing.requirements import Requirements, read_file, read_words
 from portapack.targets.cog.importer import runner as cog_runner
 
 if TYPE_CHECKING:
@@ -63,15 +70,9 @@ def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
     skip = {"cog.yaml", rel}
 
     version = str(build.get("python_version", "3.11"))
-    short = ".".join(version.split(".")[:2])
-    if short not in PYTHON_VERSIONS:
-        closest = min(PYTHON_VERSIONS, key=lambda v: abs(float(v) - float(short or 3.11)))
-        imported.note("cog.yaml build.python_version", f"{version} is not one portapack builds "
-                      f"({', '.join(PYTHON_VERSIONS)}); using {closest}", lost=True)
-        short = closest
-    spec["python"] = short
+    spec["python"] = ".".join(version.split(".")[:2])
 
-    requirements, req_file = _requirements(src, build, imported)
+    requirements, req_file = _requirements(src, build, spec, imported)
     if req_file:
         skip.add(req_file)
     if build.get("system_packages"):
@@ -99,6 +100,7 @@ def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
         imported.note(f"cog.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
 
     runner = cog_runner.rewrite(src / rel, rel, class_name)
+    spec["predictor"] = f"{dest}:{runner.class_name or class_name}"
     imported.predictor_source = runner.source
     imported.notes += runner.notes
     concurrency = (config.get("concurrency") or {}).get("max") or runner.concurrency
@@ -110,35 +112,52 @@ def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
         requirements.append("pydantic>=2")
     if requirements:
         spec["requirements"] = requirements
+    carry_python(spec, "cog.yaml build.python_version", requirements, imported)
     spec["examples"] = []
     imported.spec = spec
     imported.copies = user_files(src, skip)
     return imported
 
 
-def _requirements(src: Path, build: dict[str, Any], imported: Imported) -> tuple[list[str], str | None]:
+def _requirements(src: Path, build: dict[str, Any], spec: dict[str, Any],
+                  imported: Imported) -> tuple[list[str], str | None]:
+    """python_requirements (a file, read as pip reads it) or python_packages (each entry as
+    cog writes it into requirements.txt): requirements plus the index options they give."""
     if build.get("python_requirements"):
         rel = str(build["python_requirements"])
         path = src / rel
         if not path.is_file():
             raise SpecError(Problem("cog.yaml build.python_requirements", f"'{rel}' not found"))
-        lines = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-        reqs = []
-        for line in lines:
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("-"):
-                imported.note(f"{rel}", f"pip option '{line}' not carried (portapack takes plain "
-                              "requirement strings)", lost=True)
-                continue
-            reqs.append(line)
-        kept, dropped = without_platform_sdk(reqs, "cog")
+        found, skipped = read_file(path, rel, src)
+        for number, line in skipped:
+            imported.note(f"{rel}:{number}", f"pip option '{line}' not carried", lost=True)
+        spec.update(found.spec_fields())
+        kept, dropped = without_platform_sdk(found.requirements, "cog")
         if dropped:
             imported.note(rel, f"dropped {', '.join(dropped)}: the predictor no longer imports "
                           "cog (the cog target adds it)")
         return kept, rel
     if build.get("python_packages"):
-        kept, _ = without_platform_sdk([str(p) for p in build["python_packages"]], "cog")
+        reqs: list[str] = []
+        index = Requirements()
+        for n, entry in enumerate(build["python_packages"]):
+            text = str(entry).strip()
+            if not text.startswith("-"):
+                reqs.append(text)
+                continue
+            words = text.split()
+            options = [w for w in words if w != "--pre"]
+            found = read_words(options)
+            if found is None or found.requirements or not index.merge(found):
+                imported.note(f"cog.yaml build.python_packages[{n}]", f"'{text}' is not carried: "
+                              "an option portapack does not map", lost=True)
+                continue
+            if "--pre" in words:
+                imported.note(f"cog.yaml build.python_packages[{n}]", "--pre is not carried: "
+                              "pre-release versions are taken only where a requirement pins one",
+                              lost=True)
+        spec.update(index.spec_fields())
+        kept, _ = without_platform_sdk(reqs, "cog")
         return kept, None
     return [], None
 
@@ -154,6 +173,13 @@ def _run_commands(entries: list[Any], imported: Imported) -> list[str]:
                               "secret instead", lost=True)
             entry = entry.get("command", "")
         text = str(entry).strip()
+        while text.startswith("--mount="):
+            flag, _, text = text.partition(" ")
+            text = text.lstrip()
+            if "type=cache" in flag:
+                imported.note(where, f"{flag}: a cache mount changes no result; dropped")
+            else:
+                imported.note(where, f"{flag}: not carried; the command runs without it", lost=True)
         if "\n" in text:
             imported.note(where, "a multi-line command is not carried: split it into one-line "
                           "build_commands", lost=True)

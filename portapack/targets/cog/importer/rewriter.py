@@ -42,6 +42,7 @@ class Runner:
     secrets: list[str] = field(default_factory=list)
     concurrency: int | None = None
     uses_field: bool = False
+    class_name: str = ""
 
 
 class RunnerRewriter(cst.CSTTransformer):
@@ -61,6 +62,32 @@ class RunnerRewriter(cst.CSTTransformer):
         self.lines = {n.name: n.lineno for n in cls.body
                       if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         self.depth = 0
+        self.constants: dict[str, tuple[str, object]] = {}  # module-level literal names
+
+    def _choices(self, node: cst.BaseExpression) -> list[str] | None:
+        """Literal choices, also from a module constant: NAME, NAME.keys(), list(NAME[.keys()])."""
+        if isinstance(node, cst.List | cst.Tuple):
+            return [code(e.value) for e in node.elements]
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+                node.func.value == "list" and len(node.args) == 1:
+            return self._choices(node.args[0].value)
+        keys = False
+        if isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "keys":
+            node, keys = node.func.value, True
+        if not isinstance(node, cst.Name) or node.value not in self.constants:
+            return None
+        _, value = self.constants[node.value]
+        if isinstance(value, dict) or (keys and isinstance(value, dict)):
+            items = list(value)
+        elif isinstance(value, list | tuple) and not keys:
+            items = list(value)
+        else:
+            return None
+        if not all(isinstance(i, str | int | float | bool) for i in items):
+            return None
+        return [repr(i) if not isinstance(i, str) else '"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                for i in items]
 
     def note(self, where: str, message: str, lost: bool = False) -> None:
         self.result.notes.append(Note(where, message, lost))
@@ -112,10 +139,22 @@ class RunnerRewriter(cst.CSTTransformer):
         if is_setup:
             params = fn.params
             if len(params.params) > 1 or params.kwonly_params:
-                self.note(where, "setup()'s extra parameters (Cog's weights) are not carried: "
-                          "load() takes none; read weights from a 'weights:' path", lost=True)
+                extra = [*params.params[1:], *params.kwonly_params]
+                names = [p.name.value for p in extra]
+                self.note(where, f"setup()'s {', '.join(names)} (Cog passes the weights of a "
+                          "trained version) is not carried: load() takes no arguments, so "
+                          f"{' and '.join(names)} keep(s) the default as the first line of load(); "
+                          "read weights from a 'weights:' path instead", lost=True)
+                lines = [cst.parse_statement(
+                    f"{p.name.value} = {code(p.default) if p.default is not None else 'None'}"
+                    "  # was a setup() argument (Cog's weights)\n") for p in extra]
+                body = list(fn.body.body)
+                at = 1 if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(
+                    body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, cst.SimpleString) else 0
                 fn = fn.with_changes(params=params.with_changes(
-                    params=params.params[:1], kwonly_params=[], star_arg=cst.MaybeSentinel.DEFAULT))
+                    params=[params.params[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+                    kwonly_params=[], star_arg=cst.MaybeSentinel.DEFAULT),
+                    body=fn.body.with_changes(body=body[:at] + lines + body[at:]))
             call_args: list[str] = []
         else:
             fn, call_args = self._inputs(fn, where)
@@ -269,13 +308,24 @@ class RunnerRewriter(cst.CSTTransformer):
         inner, optional = unwrap_optional(ann)
         base = code(inner)
         if "choices" in options:
-            choices = options["choices"]
-            if not isinstance(choices, cst.List | cst.Tuple):
-                self.problems.append(Problem(where, f"input '{name}': choices must be a literal list"))
+            choices = self._choices(options["choices"])
+            if choices is None:
+                self.problems.append(Problem(where, f"input '{name}': choices {code(options['choices'])} "
+                                             "is not a literal list, nor a module constant read "
+                                             "exactly without running the code"))
                 return param
-            base = "Literal[" + ", ".join(code(e.value) for e in choices.elements) + "]"
+            if not isinstance(options["choices"], cst.List | cst.Tuple):
+                self.note(where, f"input '{name}': choices {code(options['choices'])} read from the "
+                          "module's constant")
+            base = "Literal[" + ", ".join(choices) + "]"
             self.want("typing", "Literal")
         has_default = "default" in options
+        if has_default and isinstance(options["default"], cst.Name) and \
+                options["default"].value in self.constants and self.constants[options["default"].value][0]:
+            source = self.constants[options["default"].value][0]
+            self.note(where, f"input '{name}': default {options['default'].value} became its literal "
+                      "value (builds read defaults without running the code)")
+            options["default"] = cst.parse_expression(source)
         if has_default and isinstance(options["default"], cst.Name) and options["default"].value == "None":
             optional = True
         typ = f"{base} | None" if optional else base

@@ -19,15 +19,19 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import libcst as cst
+
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
-from portapack.importing.source import StripImports, add_imports, parse, platform_bindings
+from portapack.importing.base import Note
+from portapack.importing.source import StripImports, add_imports, code, parse, platform_bindings, resolve
 from portapack.targets.cog.importer import files as cog_files
 from portapack.targets.cog.importer.rewriter import Runner, RunnerRewriter
 
 FILE_TYPES = {"URLPath", "URLFile"}  # Cog internals (a deferred download), never user API
 HANDLED = {"BasePredictor", "BaseRunner", "Input", "Secret", "ConcatenateIterator",
-           "AsyncConcatenateIterator", "streaming", "concurrent", "Path", "File"}
+           "AsyncConcatenateIterator", "streaming", "concurrent", "Path", "File",
+           "ExperimentalFeatureWarning"}
 
 
 def _ast_platform_name(node: ast.AST, bound: dict[str, str]) -> str | None:
@@ -64,17 +68,110 @@ def _precheck(tree: ast.Module, rel: str, class_name: str, bound: dict[str, str]
             problems.append(Problem(f"{rel}:{cls.lineno}", "the class has both setup() and load(); "
                                     "setup() becomes load(): rename your load() first"))
     if problems:
-        raise SpecError(sorted(set(problems), key=lambda p: int(p.where.rpartition(":")[2] or 0)))
+        raise SpecError(sorted(set(problems), key=_line_of))
     return cls  # type: ignore[return-value]
+
+
+def module_constants(tree: ast.Module, text: str) -> dict[str, tuple[str, object]]:
+    """Module-level names bound once to a literal: {name: (source text, value)}. A dict whose
+    keys are all literals is kept too (value: its keys), for ``choices=NAME.keys()``."""
+    counts: dict[str, int] = {}
+    for node in ast.walk(tree):
+        for target in (node.targets if isinstance(node, ast.Assign) else
+                       [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign) else []):
+            if isinstance(target, ast.Name):
+                counts[target.id] = counts.get(target.id, 0) + 1
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                counts[name] = counts.get(name, 0) + 2
+    found: dict[str, tuple[str, object]] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name) and counts.get(node.targets[0].id) == 1):
+            continue
+        name, value = node.targets[0].id, node.value
+        source = ast.get_source_segment(text, value) or ""
+        try:
+            found[name] = (source, ast.literal_eval(value))
+        except ValueError:
+            if isinstance(value, ast.Dict) and all(isinstance(k, ast.Constant) for k in value.keys):
+                found[name] = ("", {k.value: None for k in value.keys})  # type: ignore[union-attr]
+    return found
+
+
+def _line_of(problem: Problem) -> int:
+    tail = problem.where.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _wrap_function(module: cst.Module, tree: ast.Module, rel: str, name: str,
+                   bound: dict[str, str]) -> tuple[cst.Module, str, list[Note]]:
+    """A Cog function predictor (``predict: "predict.py:run"``) as a class: the function becomes
+    the predict() method of ``class Predictor`` (its body untouched), in the same place. The
+    blank line above it takes the class header, so later line numbers stay the same."""
+    fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    fn_ast = fns[name]
+    others = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name]
+    if others:
+        raise SpecError(Problem(f"{rel}:{others[0]}", f"the function predictor {name}() is also "
+                                "used here; it becomes a method, so this use would break"))
+    taken = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} | set(bound)
+    class_name = next(c for c in ("Predictor", "Runner", "CogPredictor", "PortapackPredictor")
+                      if c not in taken)
+    body = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            lead = list(stmt.leading_lines)
+            keep = lead[:-1] if lead and lead[-1].comment is None else lead
+            params = stmt.params.with_changes(params=[cst.Param(cst.Name("self")), *stmt.params.params])
+            method = stmt.with_changes(name=cst.Name("predict"), params=params, leading_lines=[])
+            body.append(cst.ClassDef(name=cst.Name(class_name), body=cst.IndentedBlock([method]),
+                                     leading_lines=keep))
+        else:
+            body.append(stmt)
+    notes = [Note(f"{rel}:{fn_ast.lineno}", f"the function predictor {name}() became "
+                  f"{class_name}.predict() (portapack's predictor is a class)")]
+    return module.with_changes(body=body), class_name, notes
+
+
+class _DropCogWarnings(cst.CSTTransformer):
+    """``warnings.filterwarnings(..., category=ExperimentalFeatureWarning)``: silences a Cog
+    warning that no longer exists once Cog is gone; the statement goes."""
+
+    def __init__(self, bound: dict[str, str]):
+        self.bound = bound
+        self.dropped = 0
+
+    def leave_SimpleStatementLine(self, original, updated):
+        stmt = updated.body[0]
+        if len(updated.body) == 1 and isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call) \
+                and code(stmt.value.func).endswith("filterwarnings") and any(
+                    resolve(a.value, self.bound) == "ExperimentalFeatureWarning" for a in stmt.value.args):
+            self.dropped += 1
+            return cst.RemovalSentinel.REMOVE
+        return updated
 
 
 def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     """Rewrite the runner file at ``path``; raise SpecError naming each line that cannot go."""
     module, tree = parse(path, rel)
     bound = platform_bindings(tree, "cog")
+    early: list[Note] = []
+    drop = _DropCogWarnings(bound)
+    module = module.visit(drop)
+    if drop.dropped:
+        early.append(Note(rel, "warnings.filterwarnings(... ExperimentalFeatureWarning) removed: "
+                          "that Cog warning does not exist without Cog"))
+    top_fns = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    if class_name in top_fns and class_name not in {n.name for n in tree.body if isinstance(n, ast.ClassDef)}:
+        module, class_name, notes = _wrap_function(module, tree, rel, class_name, bound)
+        early += notes
+    if early:
+        tree = ast.parse(module.code)
     cls = _precheck(tree, rel, class_name, bound)
     path_name, path_import = cog_files.path_expr(tree, bound)
     rewriter = RunnerRewriter(class_name, bound, rel, cls, path_name)
+    rewriter.constants = module_constants(tree, module.code)
     new = module.visit(rewriter)
     if rewriter.problems:
         raise SpecError(rewriter.problems)
@@ -102,6 +199,8 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
                                 "import again"))
     result = rewriter.result
     result.source = text
+    result.class_name = class_name
+    result.notes[:0] = early
     return result
 
 

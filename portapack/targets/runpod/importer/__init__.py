@@ -17,9 +17,9 @@ import libcst as cst
 
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
-from portapack.importing.base import Imported, slug, user_files
+from portapack.importing.base import Imported, carry_python, predictor_name, slug, user_files
 from portapack.importing.importer import Importer
-from portapack.importing.source import add_imports, parse, platform_bindings
+from portapack.importing.source import add_imports, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
 from portapack.targets.runpod.importer.dockerfile import read_dockerfile
 
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 
 HANDLER_FILES = ("handler.py", "rp_handler.py", "src/handler.py", "src/rp_handler.py")
+# runpod SDK uses that are ordinary library calls: they work wherever the runpod package is
+# installed, so the predictor keeps them and keeps runpod as a requirement.
+SDK_LIBRARY = ("runpod.serverless.utils", "runpod.serverless.modules.rp_logger", "runpod.RunPodLogger",
+               "runpod.serverless.modules.rp_download", "runpod.serverless.progress_update",
+               "runpod.serverless.modules.rp_progress")
 
 
 def _find_start(tree: ast.Module) -> ast.Call | None:
@@ -40,7 +45,7 @@ def _find_start(tree: ast.Module) -> ast.Call | None:
 
 def find_handler(src: Path) -> tuple[str, ast.Module, ast.Call]:
     candidates = [c for c in HANDLER_FILES if (src / c).is_file()]
-    candidates += sorted(p.relative_to(src).as_posix() for p in src.glob("*.py")
+    candidates += sorted(p.relative_to(src).as_posix() for p in [*src.glob("*.py"), *src.glob("src/*.py")]
                          if p.relative_to(src).as_posix() not in candidates)
     for rel in candidates:
         try:
@@ -68,14 +73,14 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
                                 "dict such as {\"handler\": handler}"))
     opts = {k.value: v for k, v in zip(options.keys, options.values, strict=True)
             if isinstance(k, ast.Constant)}
-    if not isinstance(opts.get("handler"), ast.Name):
-        raise SpecError(Problem(f"{rel}:{start.lineno}", "the handler must be a function named in "
-                                "the start() dict"))
-    name = opts["handler"].id
+    enclosing = _enclosing_function(tree, start)
+    if enclosing is not None:
+        raise SpecError(Problem(f"{rel}:{start.lineno}", f"runpod.serverless.start() is called "
+                                f"inside {enclosing}(): what {enclosing}() does before it (such as "
+                                "starting a server) has no place in a predictor as it stands; call "
+                                "start() at the top level of the module, then import again"))
     fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-    fn = fns.get(name)
-    if fn is None or not fn.args.args:
-        raise SpecError(Problem(rel, f"no top-level function {name}(job)"))
+    name, fn, handler_tree = _handler_function(src, rel, tree, opts.get("handler"), start)
     spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": "predict.py:Predictor"}
     concurrency = _concurrency(opts.get("concurrency_modifier"), fns)
     if concurrency:
@@ -83,16 +88,23 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     elif "concurrency_modifier" in opts:
         imported.note(f"{rel}:{start.lineno}", "concurrency_modifier is not a constant: not "
                       "carried (set scaling.concurrency)", lost=True)
+    if opts.get("return_aggregate_stream") is not None and any(
+            isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(fn)):
+        imported.note(f"{rel}:{start.lineno}", "return_aggregate_stream: RunPod's /run and /runsync "
+                      "returned the streamed items as one list; every target streams them instead "
+                      "(the list is what a streamed output collects to)", lost=True)
+    reqs = read_dockerfile(src, spec, imported)
+    requirements = reqs.requirements
+    spec.update(reqs.spec_fields())
+    hub_examples = _hub(src, spec, imported, gpu)
+    if gpu and "resources" not in spec:
+        spec["resources"] = {"gpu": gpu}
     example = _example(src, imported)
-    requirements = read_dockerfile(src, spec, imported)
-    bound = platform_bindings(tree, "runpod")
-    others = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-              and n.value.id in bound and n.lineno != start.lineno]
-    if others or any(v != "*" for v in bound.values()):
-        line = others[0].lineno if others else 1
-        raise SpecError(Problem(f"{rel}:{line}", "the worker uses the runpod SDK beyond "
-                                "serverless.start (e.g. rp_upload, progress_update, rp_validator); "
-                                "remove that use, then import again"))
+    if example is None and hub_examples:
+        example = hub_examples[0]
+    sdk = _sdk_uses(src, rel, tree, start, imported)
+    if sdk:
+        requirements = _keep_runpod(src, requirements, imported)
     job = fn.args.args[0].arg
     reads = dict_reads(fn, {job}, via=("input",))
     inputs, why = infer(reads, example)
@@ -109,22 +121,50 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
         imported.note(f"{rel}:{fn.lineno}", "the handler reads job fields other than 'input' "
                       "(such as job['id']): only 'input' is passed", lost=True)
     imported.predictor_source = _predictor(src / rel, rel, name, inputs, streaming,
-                                           isinstance(fn, ast.AsyncFunctionDef), imported)
+                                           isinstance(fn, ast.AsyncFunctionDef), imported,
+                                           keep_runpod=bool(sdk), refresh="refresh_worker" in ast.dump(fn),
+                                           job_id=any(n.endswith("progress_update") for n in sdk))
     if requirements:
         spec["requirements"] = requirements
+    carry_python(spec, "Dockerfile FROM", requirements, imported)
     if spec_example is not None:
         spec["examples"] = [{"input": spec_example}]
+        for more in [e for e in hub_examples if e != example]:
+            if inputs is None:
+                spec["examples"].append({"input": {DICT_INPUT: more}})
+            elif set(more) <= {i.name for i in inputs}:
+                spec["examples"].append({"input": more})
     imported.spec = spec
     skip = {rel, "Dockerfile", "test_input.json", "requirements.txt"}
-    imported.copies = user_files(src, skip)
+    folder = rel.rpartition("/")[0]
+    for path_rel, path in user_files(src, skip).items():
+        if folder and path_rel.startswith(f"{folder}/"):
+            # the handler's folder was its working directory and import path: its modules go
+            # beside predict.py, as they sat beside the handler
+            flat = path_rel[len(folder) + 1:]
+            if flat in imported.copies or (src / flat).exists():
+                imported.note(path_rel, f"beside predict.py it replaces the project's own {flat}")
+            imported.copies[flat] = path
+        elif not (folder and path_rel in imported.copies):
+            imported.copies[path_rel] = path
+    if folder:
+        imported.note(folder, f"the handler's folder {folder}/ was flattened beside predict.py "
+                      "(its modules import each other as before)")
+    taken = {p.split("/")[-1] for p in imported.copies if "/" not in p}
+    if "predict.py" in taken:
+        imported.predictor_file = predictor_name("handler.py", taken)
+        spec["predictor"] = f"{imported.predictor_file}:Predictor"
+        imported.note(rel, f"written as {imported.predictor_file}: the worker has its own predict.py")
     return imported
 
 
 def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_async: bool,
-               imported: Imported) -> str:
+               imported: Imported, *, keep_runpod: bool = False, refresh: bool = False,
+               job_id: bool = False) -> str:
     module, _ = parse(path, rel)
-    module = module.visit(_DropStart())
-    call = f"{name}({{\"input\": payload}})"
+    module = module.visit(_DropStart(keep_runpod))
+    job = "{\"id\": uuid.uuid4().hex, \"input\": payload}" if job_id else "{\"input\": payload}"
+    call = f"{name}({job})"
     if is_async and streaming:
         call = f"_drain({call})"
     elif is_async:
@@ -135,11 +175,16 @@ def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_asyn
         imported.note(rel, "a returned {\"error\": ...} raises, so every target reports a failure "
                       "as RunPod does")
     cls = render("importers/runpod_predictor.py.j2",
-                 {"method": method, "call": call, "streaming": streaming})
+                 {"method": method, "call": call, "streaming": streaming, "refresh": refresh})
+    if refresh:
+        imported.note(rel, "a returned \"refresh_worker\" key is removed from the output as RunPod "
+                      "does; the worker is not restarted after the job on any target", lost=True)
     text = module.code.rstrip("\n") + "\n\n\n" + cls
     if is_async and streaming:
         text = text.rstrip("\n") + "\n\n\n" + render("importers/drain.py.j2", {})
     wanted = [("", "asyncio")] if is_async else []
+    if job_id:
+        wanted.append(("", "uuid"))
     if streaming:
         wanted += [("collections.abc", "Iterator"), ("typing", "Any")]
     local = {p.stem for p in path.parent.glob("*.py")}
@@ -147,12 +192,15 @@ def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_asyn
 
 
 class _DropStart(cst.CSTTransformer):
-    """Remove ``import runpod`` and the ``runpod.serverless.start(...)`` call (and an
-    ``if __name__ == "__main__":`` that held only it)."""
+    """Remove ``import runpod`` (unless the code uses the SDK as a library) and the
+    ``runpod.serverless.start(...)`` call (and an ``if __name__ == "__main__":`` that held only it)."""
+
+    def __init__(self, keep_runpod: bool = False):
+        self.keep_runpod = keep_runpod
 
     def leave_SimpleStatementLine(self, original, updated):
         stmt = updated.body[0]
-        if isinstance(stmt, cst.Import) and all(
+        if not self.keep_runpod and isinstance(stmt, cst.Import) and all(
                 cst.Module([]).code_for_node(a.name).split(".")[0] == "runpod" for a in stmt.names):
             return cst.RemovalSentinel.REMOVE
         if isinstance(stmt, cst.Expr) and "serverless.start" in cst.Module([]).code_for_node(stmt):
@@ -166,6 +214,223 @@ class _DropStart(cst.CSTTransformer):
 
     def leave_IndentedBlock(self, original, updated):
         return updated
+
+
+def _enclosing_function(tree: ast.Module, call: ast.Call) -> str | None:
+    """The function whose body calls ``call`` (None at module level or under ``if __name__``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                n is call for n in ast.walk(node)):
+            return node.name
+    return None
+
+
+def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | None,
+                      start: ast.Call) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, ast.Module]:
+    """The handler named in start(): a top-level function of this module, or ``mod.func`` of a
+    module this one imports (``import mod``) that sits beside it."""
+    where = f"{rel}:{start.lineno}"
+    if isinstance(node, ast.Name):
+        fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        fn = fns.get(node.id)
+        if fn is None or not fn.args.args:
+            raise SpecError(Problem(rel, f"no top-level function {node.id}(job)"))
+        return node.id, fn, tree
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        alias = node.value.id
+        module = next((a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names
+                       if (a.asname or a.name) == alias and "." not in a.name), None)
+        other = (src / rel).parent / f"{module}.py" if module else None
+        if other is None or not other.is_file():
+            raise SpecError(Problem(where, f"the handler {alias}.{node.attr} comes from a module "
+                                    "that is not imported at the top level beside this file"))
+        other_rel = other.relative_to(src).as_posix()
+        other_tree = parse(other, other_rel)[1]
+        fns = {n.name: n for n in other_tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        fn = fns.get(node.attr)
+        if fn is None or not fn.args.args:
+            raise SpecError(Problem(other_rel, f"no top-level function {node.attr}(job)"))
+        return f"{alias}.{node.attr}", fn, other_tree
+    what = ast.unparse(node) if node is not None else "nothing"
+    raise SpecError(Problem(where, f"the handler is {what}: portapack imports a handler named as "
+                            "a function (handler or module.handler); a handler built at start-up "
+                            "by a call is not read without running it"))
+
+
+def _sdk_uses(src: Path, rel: str, tree: ast.Module, start: ast.Call, imported: Imported) -> set[str]:
+    """The runpod SDK names the worker uses beyond serverless.start (in any of its modules).
+    Library calls are kept (noted); anything else is refused by name and line."""
+    found: set[str] = set()
+    problems: list[Problem] = []
+    for path in _worker_modules(src, rel):
+        prel = path.relative_to(src).as_posix()
+        try:
+            ptree = tree if prel == rel else ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        aliases: dict[str, str] = {}
+        for node in ast.walk(ptree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.split(".")[0] == "runpod":
+                        aliases[a.asname or "runpod"] = a.name if a.asname else "runpod"
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "runpod":
+                for a in node.names:
+                    dotted = f"{node.module}.{a.name}"
+                    aliases[a.asname or a.name] = dotted
+                    _check_sdk(dotted, f"{prel}:{node.lineno}", found, problems)
+        inner = {id(n.value) for n in ast.walk(ptree) if isinstance(n, ast.Attribute)}
+        for node in ast.walk(ptree):
+            if not isinstance(node, ast.Attribute) or id(node) in inner:
+                continue
+            text = _dotted(node)
+            if not text or aliases.get(text.split(".")[0]) != "runpod":
+                continue
+            if prel == rel and node.lineno == start.lineno:
+                continue
+            _check_sdk(text, f"{prel}:{node.lineno}", found, problems)
+    if problems:
+        raise SpecError(sorted(set(problems), key=lambda p: p.where))
+    for name in sorted(found):
+        imported.note("runpod SDK", f"{name} is kept as a library call (runpod stays a requirement)"
+                      + ("; progress updates go to RunPod's job API only on RunPod: elsewhere "
+                         "they are sent nowhere" if name.endswith("progress_update") else ""),
+                      lost=name.endswith("progress_update"))
+    return found
+
+
+def _worker_modules(src: Path, rel: str) -> list[Path]:
+    """The start file and the project modules it imports, transitively (a client script or a
+    test beside the worker is not part of it)."""
+    folder = (src / rel).parent
+    todo, seen = [src / rel], set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                else [])
+            for name in names:
+                head = name.split(".")[0]
+                for base in (folder, src):
+                    todo += [base / f"{head}.py", base / head / "__init__.py"]
+    return sorted(seen)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return f"{head}.{node.attr}" if head else None
+    return None
+
+
+def _check_sdk(dotted: str, where: str, found: set[str], problems: list[Problem]) -> None:
+    if dotted in ("runpod.serverless.start", "runpod.serverless", "runpod"):
+        return
+    if any(dotted == lib or dotted.startswith(lib + ".") for lib in SDK_LIBRARY):
+        found.add(dotted)
+        return
+    if any(lib.startswith(dotted + ".") for lib in SDK_LIBRARY):
+        return  # a package on the way to a library module (from runpod.serverless import utils)
+    problems.append(Problem(where, f"{dotted} is RunPod's worker machinery, not a library call "
+                            "(no target has it); remove that use, then import again"))
+
+
+def _keep_runpod(src: Path, requirements: list[str], imported: Imported) -> list[str]:
+    """runpod as a requirement of the predictor: the worker's own pin if it has one."""
+    pins = []
+    for name in ("requirements.txt", "builder/requirements.txt", "src/requirements.txt"):
+        path = src / name
+        if path.is_file():
+            pins += [ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()
+                     if ln.strip().lower().startswith("runpod")]
+    pin = next((p for p in pins if p), "runpod")
+    imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
+    return [r for r in requirements if not r.lower().startswith("runpod")] + [pin]
+
+
+# RunPod Hub pool ids -> portapack GPU names (exact pools only; AMPERE_16 is nearest).
+def _pool_gpu(pool: str) -> tuple[str | None, bool]:
+    from portapack.targets.runpod.target import RunpodTarget
+
+    exact = {m.name: name for name, m in RunpodTarget.gpu_names.items() if m.exact}
+    if pool in exact:
+        return exact[pool], True
+    near = {m.name: name for name, m in RunpodTarget.gpu_names.items()}
+    return near.get(pool), False
+
+
+def _hub(src: Path, spec: dict[str, Any], imported: Imported, gpu: str | None) -> list[dict[str, Any]]:
+    """.runpod/hub.json (GPU, env presets) into the spec; .runpod/tests.json's inputs returned
+    as examples."""
+    examples: list[dict[str, Any]] = []
+    hub_path = src / ".runpod" / "hub.json"
+    if hub_path.is_file():
+        try:
+            hub = json.loads(hub_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SpecError(Problem(".runpod/hub.json", f"not JSON: {exc}")) from None
+        config = hub.get("config") or {} if isinstance(hub, dict) else {}
+        pools = [p.strip() for p in str(config.get("gpuIds") or "").split(",") if p.strip()]
+        if gpu:
+            spec.setdefault("resources", {})["gpu"] = gpu
+        elif config.get("runsOn", "GPU") == "GPU" and pools:
+            name, exact = _pool_gpu(pools[0])
+            if name is None:
+                imported.note(".runpod/hub.json config.gpuIds", f"{pools[0]} is no pool portapack "
+                              "knows: pass --gpu", lost=True)
+            else:
+                count = int(config.get("gpuCount") or 1)
+                spec.setdefault("resources", {})["gpu"] = f"{name}:{count}" if count > 1 else name
+                imported.note(".runpod/hub.json config.gpuIds", f"{pools[0]} became gpu {name}"
+                              + ("" if exact else " (the nearest GPU with as much memory)")
+                              + (f"; the other pools ({', '.join(pools[1:])}) are not carried: a spec "
+                                 "names one GPU" if pools[1:] else ""), lost=not exact or bool(pools[1:]))
+        for key in ("containerDiskInGb", "allowedCudaVersions", "presets"):
+            if config.get(key):
+                imported.note(f".runpod/hub.json config.{key}", "not carried (portapack has no "
+                              "equivalent)", lost=key == "presets")
+        env = spec.setdefault("env", {})
+        for n, entry in enumerate(config.get("env") or []):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            field = (entry.get("input") or {}) if isinstance(entry, dict) else {}
+            if not key:
+                continue
+            default = field.get("default", entry.get("value"))
+            if default is None:
+                imported.note(f".runpod/hub.json config.env[{n}]", f"{key} has no default (the Hub "
+                              "asks for it when deploying): set it under env or secrets",
+                              lost=bool(field.get("required")))
+                continue
+            value = ("true" if default else "false") if isinstance(default, bool) else str(default)
+            if key in env and env[key] != value:
+                imported.note(f".runpod/hub.json config.env[{n}]", f"{key}: the Hub's default "
+                              f"{value!r} replaces the Dockerfile's {env[key]!r}, as on a Hub endpoint")
+            env[key] = value
+        if not env:
+            spec.pop("env")
+    tests_path = src / ".runpod" / "tests.json"
+    if tests_path.is_file():
+        try:
+            tests = json.loads(tests_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise SpecError(Problem(".runpod/tests.json", f"not JSON: {exc}")) from None
+        for test in (tests.get("tests") or []) if isinstance(tests, dict) else []:
+            if isinstance(test, dict) and isinstance(test.get("input"), dict):
+                examples.append(test["input"])
+        if examples:
+            imported.note(".runpod/tests.json", f"{len(examples)} test input(s) became examples "
+                          "(their timeouts and hardware are not carried)")
+    return examples
 
 
 def _concurrency(node: ast.AST | None, fns: dict[str, ast.AST]) -> int | None:

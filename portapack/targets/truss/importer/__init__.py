@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from portapack.errors import Problem, SpecError
-from portapack.importing.base import Imported, env_name, slug, user_files, without_platform_sdk
+from portapack.importing.base import (
+    Imported,
+    carry_python,
+    env_name,
+    slug,
+    user_files,
+    without_platform_sdk,
+)
 from portapack.importing.importer import Importer
+from portapack.importing.requirements import Requirements, read_file, read_words
 from portapack.spec.gpu import parse_gpu
-from portapack.spec.model import PYTHON_VERSIONS, WEIGHT_SCHEMES
+from portapack.spec.model import WEIGHT_SCHEMES
 from portapack.targets.truss.importer import model as truss_model
 from portapack.targets.truss.importer import server as truss_server
 
@@ -91,7 +99,7 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
     spec: dict[str, Any] = {"name": slug(str(config.get("model_name") or src.resolve().name)),
                             "predictor": f"predict.py:{truss_model.PREDICTOR}"}
     _python(config, spec, imported)
-    requirements = _requirements(src, config, imported)
+    requirements = _requirements(src, config, imported, spec)
     _image(config, spec)
     secrets = _secrets(config, imported)
     secrets += [s for s in _sizing_and_weights(config, spec, imported, gpu) if s not in secrets]
@@ -112,6 +120,7 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
         spec["secrets"] = secrets
     if requirements:
         spec["requirements"] = requirements
+    carry_python(spec, "config.yaml python_version", requirements, imported)
     if model.example is not None:
         spec["examples"] = [{"input": model.example}]
     imported.spec = spec
@@ -133,9 +142,10 @@ def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Import
     imported = Imported("truss", {"name": truss_server.server_name(src, config)}, "", "")
     spec = imported.spec
     _python(config, spec, imported)
-    requirements = _requirements(src, config, imported)
+    requirements = _requirements(src, config, imported, spec)
     if requirements:
         spec["requirements"] = requirements
+    carry_python(spec, "config.yaml python_version", requirements, imported)
     _image(config, spec)
     secrets = _secrets(config, imported)
     secrets += [s for s in truss_server.import_server(src, config, imported) if s not in secrets]
@@ -181,28 +191,42 @@ def _sizing_and_weights(config: dict[str, Any], spec: dict[str, Any], imported: 
 
 
 def _python(config: dict[str, Any], spec: dict[str, Any], imported: Imported) -> None:
+    """python_version as written; :func:`carry_python` raises an old one once the
+    requirements are known (to name the pins that may not install)."""
     raw = str(config.get("python_version") or "py311")
-    version = f"{raw[2]}.{raw[3:]}" if raw.startswith("py") and len(raw) > 3 else raw
-    if version not in PYTHON_VERSIONS:
-        imported.note("config.yaml python_version", f"{raw} is not one portapack builds; using 3.11",
-                      lost=True)
-        version = "3.11"
-    spec["python"] = version
+    spec["python"] = f"{raw[2]}.{raw[3:]}" if raw.startswith("py") and len(raw) > 3 else raw
 
 
-def _requirements(src: Path, config: dict[str, Any], imported: Imported) -> list[str]:
-    reqs = [str(r) for r in config.get("requirements") or []]
+def _requirements(src: Path, config: dict[str, Any], imported: Imported,
+                  spec: dict[str, Any] | None = None) -> list[str]:
+    """requirements (entries of Truss's requirements.txt) and requirements_file, read as pip
+    reads them: option lines become the spec's index fields."""
+    reqs: list[str] = []
+    index = Requirements()
+    for n, entry in enumerate(config.get("requirements") or []):
+        text = str(entry).strip()
+        if text.startswith("-"):
+            found = read_words(text.split())
+            if found is None or found.requirements or found.files or not index.merge(found):
+                imported.note(f"config.yaml requirements[{n}]", f"'{text}' is not carried: an "
+                              "option portapack does not map", lost=True)
+            continue
+        reqs.append(text)
     if config.get("requirements_file"):
         path = src / str(config["requirements_file"])
         if not path.is_file():
             raise SpecError(Problem("config.yaml requirements_file", f"'{path.name}' not found"))
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.split(" #")[0].strip()
-            if line.startswith("-"):
-                imported.note(str(config["requirements_file"]), f"pip option '{line}' not carried",
-                              lost=True)
-            elif line and not line.startswith("#"):
-                reqs.append(line)
+        rel = str(config["requirements_file"])
+        found, skipped = read_file(path, rel, src)
+        for number, line in skipped:
+            imported.note(f"{rel}:{number}", f"pip option '{line}' not carried", lost=True)
+        reqs += found.requirements
+        index.merge(found)
+    if spec is not None:
+        spec.update(index.spec_fields())
+    elif index.has_index_options:
+        imported.note("config.yaml requirements", "package index options are not carried here",
+                      lost=True)
     kept, dropped = without_platform_sdk(reqs, "truss")
     if dropped:
         imported.note("config.yaml requirements", f"dropped {', '.join(dropped)} (the truss "

@@ -20,7 +20,7 @@ from portapack.importing.base import Note, env_name
 from portapack.importing.source import add_imports, dotted, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
 
-KWARGS = {"config", "data_dir", "secrets"}
+KWARGS = {"config", "data_dir", "secrets", "environment"}
 PREDICTOR = "Predictor"
 
 
@@ -39,7 +39,20 @@ def _kept(init: ast.FunctionDef) -> tuple[dict[str, str], list[Problem], set[int
     kwarg = init.args.kwarg.arg if init.args.kwarg else None
     kept: dict[str, str] = {}
     lines: set[int] = set()
+    secret_lines: set[int] = set()
+    for node in ast.walk(init):  # kwargs["secrets"]["x"] / kwargs["secrets"].get("x"): rewritten
+        inner = node.value if isinstance(node, ast.Subscript) else (
+            node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get" else None)
+        if isinstance(inner, ast.Subscript) and isinstance(inner.value, ast.Name) and \
+                inner.value.id == kwarg and isinstance(inner.slice, ast.Constant) and \
+                inner.slice.value == "secrets" and (
+                    isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) or
+                    isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+            secret_lines.add(inner.value.lineno)
     for stmt in init.body:
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            stmt = ast.Assign(targets=[stmt.target], value=stmt.value, lineno=stmt.lineno)
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
                 stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name)):
             continue
@@ -59,7 +72,7 @@ def _kept(init: ast.FunctionDef) -> tuple[dict[str, str], list[Problem], set[int
     problems = []
     for node in ast.walk(init):
         if isinstance(node, ast.Name) and node.id in params | {kwarg} and not any(
-                node.lineno == ln for ln in lines):
+                node.lineno == ln for ln in lines | secret_lines):
             problems.append(Problem(f":{node.lineno}", f"__init__ uses '{node.id}' beyond keeping "
                                     "config, data_dir or secrets; move that code to load()"))
     return kept, problems, lines
@@ -155,6 +168,10 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         if key == "secrets":
             result.notes.append(Note(rel, f"self.{attr}[name] became os.environ[NAME]: the secrets "
                                      "are listed under 'secrets:'"))
+    if rewriter.uses_environment:
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'environment')} (the Baseten environment "
+                                 "the model is deployed in) became None, its value outside one",
+                                 lost=True))
     result.secrets = sorted(rewriter.secrets)
     result.source = new.code
     return result
@@ -179,7 +196,7 @@ class _Rewriter(cst.CSTTransformer):
         self.class_name, self.kept, self.predict_src, self.rel = class_name, kept, predict_src, rel
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
-        self.uses_env = self.uses_data = self.uses_config = False
+        self.uses_env = self.uses_data = self.uses_config = self.uses_environment = False
         self.in_init = 0  # __init__'s own `self._x = kwargs[...]` lines are dropped, not rewritten
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -189,14 +206,41 @@ class _Rewriter(cst.CSTTransformer):
         self.in_init -= original.name.value == "__init__"
         return updated
 
+    in_target = 0
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.in_target += 1
+
+    def leave_AssignTarget(self, original, updated):
+        self.in_target -= 1
+        return updated
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.in_target += 1
+
+    def leave_AnnAssign(self, original, updated):
+        self.in_target -= 1
+        return updated
+
     def _kind(self, node: cst.BaseExpression) -> str | None:
-        """'secrets' / 'data_dir' / 'config' if ``node`` is ``self.<kept attr>``."""
-        if isinstance(node, cst.Attribute) and dotted(node.value) == "self" and not self.in_init:
+        """'secrets' / 'data_dir' / 'config' / 'environment' if ``node`` is ``self.<kept attr>``
+        (read anywhere, __init__ included; never the target of __init__'s own kept line)."""
+        if isinstance(node, cst.Attribute) and dotted(node.value) == "self" and not (
+                self.in_init and self.in_target):
             return self.kept.get(node.attr.value)
         return None
 
+    def _kwargs_secret(self, node: cst.BaseExpression) -> bool:
+        """``kwargs["secrets"]`` (the secrets dict read straight from __init__'s kwargs)."""
+        return bool(self.in_init) and isinstance(node, cst.Subscript) and \
+            isinstance(node.value, cst.Name) and node.value.value == "kwargs" and \
+            len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and \
+            isinstance(node.slice[0].slice.value, cst.SimpleString) and \
+            node.slice[0].slice.value.evaluated_value == "secrets"
+
     def leave_Subscript(self, original, updated):
-        if self._kind(updated.value) == "secrets" and len(updated.slice) == 1:
+        if (self._kind(updated.value) == "secrets" or self._kwargs_secret(updated.value)) and \
+                len(updated.slice) == 1:
             key = updated.slice[0].slice
             if isinstance(key, cst.Index) and isinstance(key.value, cst.SimpleString):
                 name = env_name(key.value.evaluated_value)
@@ -207,8 +251,9 @@ class _Rewriter(cst.CSTTransformer):
 
     def leave_Call(self, original, updated):
         func = updated.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "get" and \
-                self._kind(func.value) == "secrets" and updated.args and \
+        secrets = isinstance(func, cst.Attribute) and (
+            self._kind(func.value) == "secrets" or self._kwargs_secret(func.value))
+        if secrets and func.attr.value == "get" and updated.args and \
                 isinstance(updated.args[0].value, cst.SimpleString):
             name = env_name(updated.args[0].value.evaluated_value)
             self.secrets.add(name)
@@ -225,6 +270,9 @@ class _Rewriter(cst.CSTTransformer):
         if kind == "config":
             self.uses_config = True
             return cst.Name("TRUSS_CONFIG")
+        if kind == "environment":
+            self.uses_environment = True
+            return cst.Name("None")
         return updated
 
     def leave_ClassDef(self, original, updated):
@@ -255,6 +303,12 @@ class _Rewriter(cst.CSTTransformer):
     def _init(self, fn: cst.FunctionDef) -> cst.FunctionDef | None:
         body = []
         for stmt in fn.body.body:
+            if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
+                    stmt.body[0], cst.AnnAssign):
+                target = stmt.body[0].target
+                if isinstance(target, cst.Attribute) and dotted(target.value) == "self" and \
+                        target.attr.value in self.kept:
+                    continue
             if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
                     stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1:
                 target = stmt.body[0].targets[0].target
