@@ -19,6 +19,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,61 @@ def test_the_cli_exits_3_on_a_skipped_run(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "skipped" in done.stdout and "A100-80GB" in done.stdout
+
+
+def test_a_single_file_weight_is_placed_as_the_file_on_every_target(tmp_path, bwrap):
+    """Issue 17: ``source: iris.joblib``, ``path: /weights/.../iris.joblib`` put the file at
+    ``.../iris.joblib/iris.joblib`` (IsADirectoryError on open()). A local file's path is the
+    file itself, a local folder's the folder: every target, the sandbox and link_weights."""
+    # Not under /tmp: the sandbox rebuilds each folder on the way, and /tmp changes under it.
+    where = f"/weights/portapack-test-{uuid.uuid4().hex}"
+    project = make_project(tmp_path / "iris", f"""\
+        class Predictor:
+            def load(self) -> None:
+                with open("{where}/iris.joblib", "rb") as f:
+                    self.file = f.read().decode()
+                with open("{where}/folder/inner.txt") as f:
+                    self.folder = f.read()
+
+            def predict(self, n: int) -> str:
+                return self.file * n + self.folder
+        """, weights=[{"source": "iris.joblib", "path": f"{where}/iris.joblib"},
+                      {"source": "ckpt", "path": f"{where}/folder"}],
+        examples=[{"input": {"n": 2}, "output": "irisiris+folder"}])
+    (project / "iris.joblib").write_text("iris")
+    (project / "ckpt").mkdir()
+    (project / "ckpt" / "inner.txt").write_text("+folder")
+    report = portapack.test(project, TARGETS, tmp_path / "build")
+    assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
+    assert {r.target for r in report.results} == {"in-process", *TARGETS}
+    # The generated link_weights code (images that keep the files beside the code) links the
+    # file as the file: run it for real with the path outside any sandbox.
+    handler = (tmp_path / "build" / "runpod" / "handler.py").read_text()
+    assert f'["iris.joblib", "{where}/iris.joblib"]' in handler
+    assert not os.path.exists(where)  # nothing was created on the host
+
+
+def test_link_weights_links_a_file_as_the_file(tmp_path):
+    """templates/_shared/link_weights.py.j2, rendered and run outside any sandbox."""
+    from portapack.building.render import render
+
+    where = tmp_path / "weights"
+    code = render("_shared/link_weights.py.j2", {
+        "local_weights": True, "root_depth": 0,
+        "weight_links": [["iris.joblib", f"{where}/iris.joblib"], ["ckpt", f"{where}/folder"]]})
+    app = tmp_path / "app"
+    (app / "ckpt").mkdir(parents=True)
+    (app / "iris.joblib").write_text("iris")
+    (app / "ckpt" / "inner.txt").write_text("inner")
+    (app / "user.py").write_text("class Predictor:\n    pass\n")
+    done = subprocess.run([sys.executable, "-c", "import os, sys\nfrom pathlib import Path\n"
+                           + code + "\nsys.path.insert(0, sys.argv[1])\nimport user\n"
+                           "link_local_weights(user.Predictor)\n"
+                           "print(open(sys.argv[2]).read() + open(sys.argv[3]).read())",
+                           str(app), f"{where}/iris.joblib", f"{where}/folder/inner.txt"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "irisinner"
 
 
 def test_the_reference_env_has_pydantic_as_every_artifact_does(tmp_path):
