@@ -322,6 +322,60 @@ def test_link_weights_links_a_file_as_the_file(tmp_path):
     assert done.stdout.strip() == "irisinner"
 
 
+FILE_INPUT_GPU = """\
+    from pathlib import Path
+
+
+    class Predictor:
+        def load(self) -> None:
+            pass
+
+        def predict(self, image: Path) -> int:
+            return len(image.read_bytes())
+    """
+
+
+def test_a_gpu_spec_with_a_file_input_refuses_the_invalid_request_without_a_gpu(tmp_path):
+    """Issue 17: the in-process "invalid" row of a GPU spec (no model loaded) accepted the
+    broken file input ("not-a-url"): the Inputs model does not check a file's form, the file
+    helper does. Now the same rule runs there, and the run is a skip (exit 3), never a FAIL."""
+    if Path("/dev/nvidia0").exists():
+        pytest.skip("this machine has a GPU")
+    project = make_project(tmp_path / "gpuimg", FILE_INPUT_GPU, resources={"gpu": "L4"},
+                           examples=[{"input": {"image": "@cat.png"}, "output": 3}])
+    (project / "cat.png").write_bytes(b"abc")
+    report = portapack.test(project, ["runpod"], tmp_path / "build")
+    assert report.failures == [], [(r.target, r.case, r.error) for r in report.failures]
+    invalid = rows(report)["in-process", "invalid"]
+    assert invalid.ok and "input 'image'" in invalid.error
+    done = subprocess.run([sys.executable, "-m", "portapack.cli", "test", "--target", "runpod",
+                           "--out", str(tmp_path / "build")], cwd=project, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 3, done.stdout + done.stderr
+
+
+def test_device_cpu_runs_a_gpu_specs_predictions_on_the_cpu(tmp_path):
+    """Issue 17: ``--device cpu`` (``portapack.test(..., device="cpu")``) runs every
+    prediction of a GPU spec here, each row marked "(cpu)", no CUDA device visible."""
+    project = make_project(tmp_path / "gpucpu", FILE_INPUT_GPU.replace(
+        "return len(image.read_bytes())",
+        'import os\n            return len(image.read_bytes()) + len(os.environ["CUDA_VISIBLE_DEVICES"])'),
+        resources={"gpu": "L4"}, examples=[{"input": {"image": "@cat.png"}, "output": 3}])
+    (project / "cat.png").write_bytes(b"abc")
+    report = portapack.test(project, ["runpod", "modal"], tmp_path / "build", device="cpu")
+    assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
+    assert not report.skipped and {r.device for r in report.results} == {"cpu"}
+    assert rows(report)["runpod", "example 1"].ok and rows(report)["modal", "example 1"].ok
+    assert "GPU was not used" in report.note and "L4" in report.note
+    # The artifacts are built for the GPU all the same: only the local run used none.
+    assert "CUDA_VISIBLE_DEVICES" not in (tmp_path / "build/runpod/handler.py").read_text()
+    done = subprocess.run([sys.executable, "-m", "portapack.cli", "test", "--target", "runpod",
+                           "--device", "cpu", "--out", str(tmp_path / "build")], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pass (cpu)" in done.stdout and "the GPU was not used" in done.stdout
+
+
 def test_the_reference_env_has_pydantic_as_every_artifact_does(tmp_path):
     """A predictor that imports pydantic (for Annotated[..., Field(...)]) without listing it
     runs in-process as it does on the targets, whose artifacts all ship pydantic."""

@@ -72,6 +72,19 @@ def cli_file_input(name: str, text: str, cwd: Path | None = None) -> str:
     return data_uri(path)
 
 
+def file_input_error(name: str, value: Any) -> str | None:
+    """What every artifact's helper says of a file input's form (an http(s):// URL or a
+    data: URI), checked without downloading anything: for runs that load no model."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return next((e for v in value if (e := file_input_error(name, v))), None)
+    scheme = value.split(":", 1)[0].lower() if isinstance(value, str) and ":" in value else ""
+    if scheme in ("http", "https") or (scheme == "data" and decode_data_uri(value) is not None):
+        return None
+    return f"input '{name}': expected an http(s):// URL or a data: URI"
+
+
 # -- examples ------------------------------------------------------------------------------------
 MAX_INPUT_BYTES = 100 * 1024 * 1024  # the file helper's default (PORTAPACK_MAX_INPUT_BYTES)
 
