@@ -1014,3 +1014,27 @@ def test_serve_on_a_busy_port_fails_before_loading(tmp_path):
     assert f"port {port} is in use" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    ("runpod runtime exited with code 1 before it was ready:\nTraceback (most recent call last):\n"
+     '  File "predict.py", line 1\nModuleNotFoundError: No module named \'humanize.sub\'',
+     "'humanize' is not installed: add it to the spec's requirements"),
+    ("input 'image': the file is larger than the 100.0 MiB limit",
+     "input 'image': the file is larger than the 100.0 MiB limit: send a smaller file (or raise "
+     "PORTAPACK_MAX_INPUT_BYTES in the spec's env)"),
+    ("predict.py:Predictor failed to load: NotADirectoryError: [Errno 20] Not a directory: "
+     "'/weights/iris/iris.joblib'",
+     "NotADirectoryError: [Errno 20] Not a directory: '/weights/iris/iris.joblib': check the spec's "
+     "weights path /weights/iris (a local file's path is the file itself, a local folder's the "
+     "folder)"),
+    ("Internal Server Error (in model/chainlet).\nTraceback (most recent call last):\n  File \"x\"\n"
+     "ValueError: boom", "Internal Server Error (in model/chainlet): ValueError: boom"),
+    ("boom\nTraceback (most recent call last):\nValueError: boom", "ValueError: boom"),
+    ("cog runtime exited with code 1 before it was ready:\nsome log\nbwrap: cannot mount",
+     "cog runtime exited with code 1 before it was ready: bwrap: cannot mount"),
+])
+def test_short_cause_is_one_line_with_the_fix(error, line):
+    from portapack.proof.causes import short_cause
+
+    assert short_cause(error, ["/weights/iris"]) == line

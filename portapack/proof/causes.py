@@ -12,8 +12,10 @@ from collections.abc import Iterable
 
 from portapack.proof.local import missing_module
 
-# "ValueError: boom", "module.CustomError: boom" at the start of a line (a traceback's last line).
-_EXCEPTION = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)): (.+)$", re.MULTILINE)
+# "ValueError: boom", "module.CustomError: boom" at the start of a line (a traceback's last
+# line) or after a colon ("... failed to load: ValueError: boom").
+_EXCEPTION = re.compile(r"(?:^\s*|: )(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception)): (.+)$",
+                        re.MULTILINE)
 _TOO_LARGE = re.compile(r"input '[^']+': (?:the file|\S+) is (?:larger than|[\d.]+ \w+, over) [^\n]*")
 _PATH_ERRORS = ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError")
 _LIMIT = 300
