@@ -581,7 +581,7 @@ def test_explicit_files_and_local_weights_are_shipped_even_when_files_omits_them
     copies = [json.loads(line[len("COPY "):]) for line in
               (result["runpod"].path / "Dockerfile").read_text().splitlines()
               if line.startswith("COPY [")]
-    assert ["weights/model.bin", f"{path}/single/"] in copies
+    assert ["weights/model.bin", f"{path}/single"] in copies  # a file: path is the file itself
     assert ["checkpoints", f"{path}/folder/"] in copies
     assert not Path(path).exists()  # building never creates the weights path
 

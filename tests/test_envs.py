@@ -19,6 +19,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,115 @@ def test_the_cli_exits_3_on_a_skipped_run(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "skipped" in done.stdout and "A100-80GB" in done.stdout
+
+
+def test_a_single_file_weight_is_placed_as_the_file_on_every_target(tmp_path, bwrap):
+    """Issue 17: ``source: iris.joblib``, ``path: /weights/.../iris.joblib`` put the file at
+    ``.../iris.joblib/iris.joblib`` (IsADirectoryError on open()). A local file's path is the
+    file itself, a local folder's the folder: every target, the sandbox and link_weights."""
+    # Not under /tmp: the sandbox rebuilds each folder on the way, and /tmp changes under it.
+    where = f"/weights/portapack-test-{uuid.uuid4().hex}"
+    project = make_project(tmp_path / "iris", f"""\
+        class Predictor:
+            def load(self) -> None:
+                with open("{where}/iris.joblib", "rb") as f:
+                    self.file = f.read().decode()
+                with open("{where}/folder/inner.txt") as f:
+                    self.folder = f.read()
+
+            def predict(self, n: int) -> str:
+                return self.file * n + self.folder
+        """, weights=[{"source": "iris.joblib", "path": f"{where}/iris.joblib"},
+                      {"source": "ckpt", "path": f"{where}/folder"}],
+        examples=[{"input": {"n": 2}, "output": "irisiris+folder"}])
+    (project / "iris.joblib").write_text("iris")
+    (project / "ckpt").mkdir()
+    (project / "ckpt" / "inner.txt").write_text("+folder")
+    report = portapack.test(project, TARGETS, tmp_path / "build")
+    assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
+    assert {r.target for r in report.results} == {"in-process", *TARGETS}
+    # The generated link_weights code (images that keep the files beside the code) links the
+    # file as the file: run it for real with the path outside any sandbox.
+    handler = (tmp_path / "build" / "runpod" / "handler.py").read_text()
+    assert f'["iris.joblib", "{where}/iris.joblib"]' in handler
+    assert not os.path.exists(where)  # nothing was created on the host
+
+
+def test_link_weights_links_a_file_as_the_file(tmp_path):
+    """templates/_shared/link_weights.py.j2, rendered and run outside any sandbox."""
+    from portapack.building.render import render
+
+    where = tmp_path / "weights"
+    code = render("_shared/link_weights.py.j2", {
+        "local_weights": True, "root_depth": 0,
+        "weight_links": [["iris.joblib", f"{where}/iris.joblib"], ["ckpt", f"{where}/folder"]]})
+    app = tmp_path / "app"
+    (app / "ckpt").mkdir(parents=True)
+    (app / "iris.joblib").write_text("iris")
+    (app / "ckpt" / "inner.txt").write_text("inner")
+    (app / "user.py").write_text("class Predictor:\n    pass\n")
+    done = subprocess.run([sys.executable, "-c", "import os, sys\nfrom pathlib import Path\n"
+                           + code + "\nsys.path.insert(0, sys.argv[1])\nimport user\n"
+                           "link_local_weights(user.Predictor)\n"
+                           "print(open(sys.argv[2]).read() + open(sys.argv[3]).read())",
+                           str(app), f"{where}/iris.joblib", f"{where}/folder/inner.txt"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "irisinner"
+
+
+FILE_INPUT_GPU = """\
+    from pathlib import Path
+
+
+    class Predictor:
+        def load(self) -> None:
+            pass
+
+        def predict(self, image: Path) -> int:
+            return len(image.read_bytes())
+    """
+
+
+def test_a_gpu_spec_with_a_file_input_refuses_the_invalid_request_without_a_gpu(tmp_path):
+    """Issue 17: the in-process "invalid" row of a GPU spec (no model loaded) accepted the
+    broken file input ("not-a-url"): the Inputs model does not check a file's form, the file
+    helper does. Now the same rule runs there, and the run is a skip (exit 3), never a FAIL."""
+    if Path("/dev/nvidia0").exists():
+        pytest.skip("this machine has a GPU")
+    project = make_project(tmp_path / "gpuimg", FILE_INPUT_GPU, resources={"gpu": "L4"},
+                           examples=[{"input": {"image": "@cat.png"}, "output": 3}])
+    (project / "cat.png").write_bytes(b"abc")
+    report = portapack.test(project, ["runpod"], tmp_path / "build")
+    assert report.failures == [], [(r.target, r.case, r.error) for r in report.failures]
+    invalid = rows(report)["in-process", "invalid"]
+    assert invalid.ok and "input 'image'" in invalid.error
+    done = subprocess.run([sys.executable, "-m", "portapack.cli", "test", "--target", "runpod",
+                           "--out", str(tmp_path / "build")], cwd=project, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 3, done.stdout + done.stderr
+
+
+def test_device_cpu_runs_a_gpu_specs_predictions_on_the_cpu(tmp_path):
+    """Issue 17: ``--device cpu`` (``portapack.test(..., device="cpu")``) runs every
+    prediction of a GPU spec here, each row marked "(cpu)", no CUDA device visible."""
+    project = make_project(tmp_path / "gpucpu", FILE_INPUT_GPU.replace(
+        "return len(image.read_bytes())",
+        'import os\n            return len(image.read_bytes()) + len(os.environ["CUDA_VISIBLE_DEVICES"])'),
+        resources={"gpu": "L4"}, examples=[{"input": {"image": "@cat.png"}, "output": 3}])
+    (project / "cat.png").write_bytes(b"abc")
+    report = portapack.test(project, ["runpod", "modal"], tmp_path / "build", device="cpu")
+    assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
+    assert not report.skipped and {r.device for r in report.results} == {"cpu"}
+    assert rows(report)["runpod", "example 1"].ok and rows(report)["modal", "example 1"].ok
+    assert "GPU was not used" in report.note and "L4" in report.note
+    # The artifacts are built for the GPU all the same: only the local run used none.
+    assert "CUDA_VISIBLE_DEVICES" not in (tmp_path / "build/runpod/handler.py").read_text()
+    done = subprocess.run([sys.executable, "-m", "portapack.cli", "test", "--target", "runpod",
+                           "--device", "cpu", "--out", str(tmp_path / "build")], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pass (cpu)" in done.stdout and "the GPU was not used" in done.stdout
 
 
 def test_the_reference_env_has_pydantic_as_every_artifact_does(tmp_path):

@@ -281,3 +281,63 @@ def test_examples_name_files_and_missing_ones_are_refused(tmp_path):
     with pytest.raises(Exception, match="no file dog.png") as err:
         load_project(tmp_path)
     assert "examples[0].input.image" in str(err.value) or "portapack.yaml:" in str(err.value)
+
+
+IMAGE_PREDICTOR = """\
+from pathlib import Path
+
+
+class Predictor:
+    def load(self) -> None:
+        pass
+
+    def predict(self, image: Path) -> int:
+        return image.stat().st_size
+"""
+
+
+def image_project(root: Path, files: str = "", size: int = 10, env: str = "") -> Path:
+    """A file-input project whose example sends samples/cat.png (``size`` bytes, sparse)."""
+    (root / "samples").mkdir(parents=True)
+    (root / "predict.py").write_text(IMAGE_PREDICTOR)
+    with open(root / "samples/cat.png", "wb") as f:
+        f.truncate(size)  # sparse: a 100 MiB file costs no disk
+    (root / "portapack.yaml").write_text(
+        f"name: img\npredictor: predict.py:Predictor\n{files}{env}"
+        f"examples:\n  - input: {{image: \"@samples/cat.png\"}}\n    output: {size}\n")
+    return root
+
+
+def test_example_files_are_not_shipped_unless_files_names_them(tmp_path):
+    import portapack
+
+    default = load_project(image_project(tmp_path / "default"))
+    assert default.files == ("predict.py",)  # the example's file is test data, not code
+    built = portapack.build(default, ["runpod"], tmp_path / "out")
+    assert not (built["runpod"].path / "samples").exists()
+    named = load_project(image_project(tmp_path / "named", 'files: ["predict.py", "samples/"]\n'))
+    assert named.files == ("predict.py", "samples/cat.png")
+    built = portapack.build(named, ["runpod"], tmp_path / "out2")
+    shipped = built["runpod"].path / "samples/cat.png"  # listed: shipped, linked not copied
+    assert shipped.stat().st_ino == (tmp_path / "named/samples/cat.png").stat().st_ino
+
+
+def test_an_example_file_over_the_input_limit_is_refused_naming_it(tmp_path):
+    from click.testing import CliRunner
+
+    from portapack.cli import main
+    from portapack.errors import SpecError
+
+    root = image_project(tmp_path / "big", size=100 * 1024 * 1024 + 1)
+    with pytest.raises(SpecError) as err:
+        load_project(root)
+    message = str(err.value)
+    assert "example 1: input 'image': samples/cat.png is 100.0 MiB, over the 100.0 MiB limit" in message
+    result = CliRunner().invoke(main, ["validate", "--spec", str(root)])
+    assert result.exit_code == 2 and "samples/cat.png" in result.output
+    result = CliRunner().invoke(main, ["build", "--spec", str(root), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "over the 100.0 MiB limit" in result.output
+    # The spec's env raises the limit every artifact enforces: then the example is fine.
+    raised = image_project(tmp_path / "raised", size=100 * 1024 * 1024 + 1,
+                           env="env: {PORTAPACK_MAX_INPUT_BYTES: '200000000'}\n")
+    assert load_project(raised).spec.examples

@@ -69,11 +69,11 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.Comp
 
 
 def make_project(root: Path, predictor: str, examples: list[dict] | None = None,
-                 name: str = "tmp-model") -> Path:
-    """A spec plus predict.py in ``root``."""
+                 name: str = "tmp-model", **extra: Any) -> Path:
+    """A spec (plus ``extra`` keys) and predict.py in ``root``."""
     root.mkdir(parents=True, exist_ok=True)
     spec: dict[str, Any] = {"name": name, "predictor": "predict.py:Predictor",
-                            "requirements": ["pydantic>=2"]}
+                            "requirements": ["pydantic>=2"], **extra}
     if examples is not None:
         spec["examples"] = examples
     (root / "portapack.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
@@ -550,6 +550,116 @@ def test_test_a_predictor_that_cannot_load_at_all_exits_1_cleanly(tmp_path, reap
     assert settle_leftovers(out) == []
 
 
+# -- portapack test: failures in one line each, the logs in files (issue 17) -----------------------
+def test_test_a_missing_requirement_is_one_line_per_row_and_the_logs_go_to_files(tmp_path, reaper):
+    """Before: the clear line, then 40 lines of runtime logs and four tracebacks."""
+    project = make_project(tmp_path / "proj", """\
+        import humanize
+
+
+        class Predictor:
+            def load(self) -> None:
+                pass
+
+            def predict(self, n: int) -> str:
+                return humanize.intcomma(n)
+        """, examples=[{"input": {"n": 1000}, "output": "1,000"}])
+    out = tmp_path / "build"
+    reaper.append(out)
+    result = run_cli(["test", "--target", "runpod", "--target", "modal", "--out", str(out)], project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    hint = "'humanize' is not installed: add it to the spec's requirements"
+    for target in ("in-process", "runpod", "modal"):
+        assert f"{target} / start: {hint}\n" in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "No module named" not in result.stdout  # the raw error stays in the log
+    assert f"runtime logs: {out}/.portapack-logs/<target>.log" in result.stdout
+    for target in ("in-process", "runpod", "modal"):
+        log = (out / ".portapack-logs" / f"{target}.log").read_text()
+        assert "No module named 'humanize'" in log, (target, log)
+    verbose = run_cli(["test", "--target", "runpod", "--out", str(out), "-v"], project)
+    assert verbose.returncode == 1
+    assert "Traceback" in verbose.stdout and f"--- {out}/.portapack-logs/runpod.log" in verbose.stdout
+    assert settle_leftovers(out) == []
+
+
+def test_test_a_predict_that_raises_on_runpod_shows_its_message_not_json(tmp_path, reaper):
+    project = make_project(tmp_path / "proj", """\
+        class Predictor:
+            def load(self) -> None:
+                pass
+
+            def predict(self, n: int) -> int:
+                raise ValueError(f"n={n} is too big")
+        """, examples=[{"input": {"n": 5}, "output": 5}])
+    out = tmp_path / "build"
+    reaper.append(out)
+    result = run_cli(["test", "--target", "runpod", "--out", str(out)], project)
+    assert result.returncode == 1
+    assert "runpod / example 1: predict() raised ValueError: n=5 is too big\n" in result.stdout, \
+        result.stdout
+    assert "error_traceback" not in result.stdout and "Traceback" not in result.stdout
+    assert 'raise ValueError(f"n={n} is too big")' in (out / ".portapack-logs/runpod.log").read_text()
+    assert settle_leftovers(out) == []
+
+
+def test_test_skip_reasons_keep_the_table_aligned(tmp_path):
+    project = make_project(tmp_path / "gpu", """\
+        class Predictor:
+            def load(self) -> None:
+                pass
+
+            def predict(self, text: str) -> str:
+                return text
+        """, examples=[{"input": {"text": "hi"}, "output": "hi"}], resources={"gpu": "L4"})
+    if Path("/dev/nvidia0").exists():
+        pytest.skip("this machine has a GPU")
+    done = subprocess.run(CLI + ["test", "--target", "runpod", "--out", str(tmp_path / "build")],
+                          cwd=project, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "COLUMNS": "90"})
+    assert done.returncode == 3, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    header = lines[0]
+    latency_end = header.index("latency") + len("latency")
+    rows = [line for line in lines[1:] if line.startswith(("in-process", "runpod"))]
+    assert len(rows) == 3
+    for row in rows:  # the latency column ends where its header does; the reason after it
+        assert len(row) <= 90, row
+        assert row[latency_end - 1] in "-s", (row, header)  # "... ms" or "-"
+    assert "skip" in rows[1] and rows[1].endswith("...")
+    reason = "the spec asks for a GPU (L4) and this machine has none"
+    assert sum(line.startswith("skipped: " + reason) for line in lines) == 1  # in full, once
+    assert "--device cpu" in done.stdout
+
+
+def test_test_a_runtime_that_is_not_ready_says_what_was_seen_and_the_fix(tmp_path, reaper):
+    """Before: "truss runtime not ready after 120s:" and nothing after the colon."""
+    project = make_project(tmp_path / "proj", """\
+        import time
+
+
+        class Predictor:
+            def load(self) -> None:
+                time.sleep(60)
+
+            def predict(self, n: int) -> int:
+                return n
+        """, examples=[{"input": {"n": 5}, "output": 5}])
+    out = tmp_path / "build"
+    reaper.append(out)
+    done = subprocess.run(CLI + ["test", "--target", "truss", "--out", str(out), "--json"],
+                          cwd=project, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, env={**os.environ, "PORTAPACK_START_TIMEOUT": "8"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = {(r["target"], r["case"]): r for r in json.loads(done.stdout)["results"]}
+    error = rows["truss", "start"]["error"]
+    assert error.startswith("truss runtime not ready after 8s (still running, never answered its "
+                            "readiness check"), error
+    assert "PORTAPACK_START_TIMEOUT" in error.splitlines()[0]
+    assert (out / ".portapack-logs" / "truss.log").is_file()
+    assert settle_leftovers(out) == []
+
+
 @pytest.mark.parametrize("target", [
     "runpod", "cog", "modal",
     "truss",
@@ -904,3 +1014,27 @@ def test_serve_on_a_busy_port_fails_before_loading(tmp_path):
     assert f"port {port} is in use" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    ("runpod runtime exited with code 1 before it was ready:\nTraceback (most recent call last):\n"
+     '  File "predict.py", line 1\nModuleNotFoundError: No module named \'humanize.sub\'',
+     "'humanize' is not installed: add it to the spec's requirements"),
+    ("input 'image': the file is larger than the 100.0 MiB limit",
+     "input 'image': the file is larger than the 100.0 MiB limit: send a smaller file (or raise "
+     "PORTAPACK_MAX_INPUT_BYTES in the spec's env)"),
+    ("predict.py:Predictor failed to load: NotADirectoryError: [Errno 20] Not a directory: "
+     "'/weights/iris/iris.joblib'",
+     "NotADirectoryError: [Errno 20] Not a directory: '/weights/iris/iris.joblib': check the spec's "
+     "weights path /weights/iris (a local file's path is the file itself, a local folder's the "
+     "folder)"),
+    ("Internal Server Error (in model/chainlet).\nTraceback (most recent call last):\n  File \"x\"\n"
+     "ValueError: boom", "Internal Server Error (in model/chainlet): ValueError: boom"),
+    ("boom\nTraceback (most recent call last):\nValueError: boom", "ValueError: boom"),
+    ("cog runtime exited with code 1 before it was ready:\nsome log\nbwrap: cannot mount",
+     "cog runtime exited with code 1 before it was ready: bwrap: cannot mount"),
+])
+def test_short_cause_is_one_line_with_the_fix(error, line):
+    from portapack.proof.causes import short_cause
+
+    assert short_cause(error, ["/weights/iris"]) == line

@@ -1,4 +1,4 @@
-"""A linear model in numpy: weights are a local file, placed at /weights/linear by every target."""
+"""A linear model in numpy; its weights file is at /weights/linear/model.npz on every target."""
 
 import os
 from pathlib import Path

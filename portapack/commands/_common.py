@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +44,64 @@ def target_option(help_template: str, *names: str, **kwargs: Any) -> Any:
                         **kwargs)
 
 
+TABLE_HEADER = f"{'target':13} {'case':22} {'result':10} {'latency':>10}"
+
+
+def echo_header() -> None:
+    """The test table's column names (the rows: :func:`echo_result`)."""
+    click.echo(TABLE_HEADER)
+
+
 def echo_result(result: Any) -> None:
-    """One row of a test table: target, case, pass/FAIL/skip (with its reason), latency."""
-    mark = click.style("pass", fg="green") if result.ok else click.style("FAIL", fg="red")
-    if result.skipped:  # could not run: listed with its reason, never a pass
-        mark = click.style("skip", fg="yellow") + f"  {result.skipped}"
-    click.echo(f"{result.target:13} {result.case:22} {mark}  {result.seconds * 1000:8.1f} ms")
+    """One row of a test table: target, case, pass/FAIL/skip, latency, then a skip's reason
+    cut to the terminal's width (in full under the table), so the columns stay aligned."""
+    word, color = (("skip", "yellow") if result.skipped else ("pass", "green") if result.ok
+                   else ("FAIL", "red"))
+    if getattr(result, "device", None):  # run on another device than the spec's (--device cpu)
+        word += f" ({result.device})"
+    latency = "-" if result.skipped else f"{result.seconds * 1000:.1f} ms"
+    line = f"{result.target:13} {result.case:22} "
+    tail = f" {latency:>10}"
+    reason = ""
+    if result.skipped:
+        room = shutil.get_terminal_size((100, 24)).columns - len(line) - 10 - len(tail) - 2
+        reason = "  " + _cut(result.skipped, max(room, 20))
+    click.echo(line + click.style(f"{word:10}", fg=color) + tail + reason)
 
 
-def echo_summary(report: Any, note: str = "") -> None:
-    """Each failure with its diff, then the count line (``note`` goes after it)."""
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def echo_summary(report: Any, note: str = "", *, verbose: bool = False,
+                 logs: Path | None = None) -> None:
+    """Each failure in one line (its cause and the fix; with ``verbose`` its whole error and
+    the runtime's log), a diff where an output differed, each skip reason in full, where the
+    logs are, then the count line (``note`` goes after it)."""
+    from portapack.proof.causes import short_cause
+
     for failure in report.failures:
-        click.secho(f"\n{failure.target} / {failure.case}:", fg="red", bold=True)
-        if failure.error:
-            click.echo(f"  error: {failure.error}")
-        if failure.expected is not None or failure.actual is not None:
+        line = (getattr(failure, "cause", None) or short_cause(failure.error) if failure.error
+                else "the output differs")
+        click.secho(f"\n{failure.target} / {failure.case}: ", fg="red", bold=True, nl=False)
+        click.echo(line)
+        if verbose and failure.error and failure.error.strip() != line:
+            click.echo(textwrap.indent(failure.error.rstrip(), "  "))
+        # A diff when an output came back and differs (an error's null output says nothing).
+        if failure.actual is not None or (verbose and failure.expected is not None):
             click.echo(failure.diff())
+    for reason in dict.fromkeys(r.skipped for r in report.skipped):
+        click.secho(f"\nskipped: {reason}", fg="yellow")
+    if getattr(report, "note", None):
+        click.secho(f"\n{report.note}", fg="yellow")
+    if logs is not None and report.failures and logs.is_dir() and any(logs.iterdir()):
+        click.echo(f"\nruntime logs: {display(logs)}/<target>.log"
+                   + ("" if verbose else " (-v shows them here)"))
+        if verbose:
+            for log in sorted(logs.glob("*.log")):
+                click.secho(f"\n--- {display(log)}", bold=True)
+                click.echo(log.read_text(encoding="utf-8", errors="replace").rstrip())
     passed = len(report.results) - len(report.failures) - len(report.skipped)
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     click.secho(f"\n{passed} passed, {len(report.failures)} failed{skipped}{note}",

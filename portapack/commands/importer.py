@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from portapack.commands._common import echo_result, echo_summary, emit_json, handles_errors, json_option
+from portapack.commands._common import (
+    echo_header,
+    echo_result,
+    echo_summary,
+    emit_json,
+    handles_errors,
+    json_option,
+)
 from portapack.errors import SpecError
 
 
@@ -68,7 +75,8 @@ def import_command(platform: str, src: Path, out: Path | None, strict: bool, gpu
         if any(n.lost for n in notes):
             click.echo("(~ not carried over or approximated; --strict refuses these)")
         if report is not None:
-            click.echo(f"\n{'target':13} {'case':22} result   latency")
+            click.echo("")
+            echo_header()
             for row in report.results:
                 echo_result(row)
             echo_summary(report, " (expected outputs: the original project's)")

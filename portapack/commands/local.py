@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from portapack.commands._common import (
+    echo_header,
     echo_result,
     echo_summary,
     emit_json,
@@ -78,13 +79,21 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 @click.option("--image", is_flag=True,
               help="Also build each artifact that is a Docker image and test it in a container.")
 @click.option("--base-image", default=None, help="Base image for --image.")
+@click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
+              help="cpu: run a GPU spec's predictions on this machine's CPU (rows marked "
+              "'(cpu)') instead of skipping them where the GPU is missing.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Show each failure's whole error and the runtime logs inline.")
 @json_option
 @handles_errors
 def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
-                 tolerance: float | None, image: bool, base_image: str | None,
-                 as_json: bool) -> None:
-    """Run the spec's examples in-process and under every target's own local runtime."""
-    from portapack.proof.testing import run_tests
+                 tolerance: float | None, image: bool, base_image: str | None, device: str,
+                 verbose: bool, as_json: bool) -> None:
+    """Run the spec's examples in-process and under every target's own local runtime.
+
+    Exits 0 when every check passed, 1 when one failed, 3 when none failed but some could
+    not run here (a GPU spec on a machine without it: try --device cpu)."""
+    from portapack.proof.testing import logs_dir, run_tests
     from portapack.spec.loader import load_project
     from portapack.targets import resolve_targets
 
@@ -104,15 +113,15 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
             echo_result(result)
 
     if not as_json:
-        click.echo(f"{'target':13} {'case':22} result   latency")
+        echo_header()
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:  # the model's own prints must not corrupt --json output
         report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
-                           extra_runtimes=extra)
+                           extra_runtimes=extra, device=device)
     if as_json:
         emit_json(report.to_json())
     else:
-        echo_summary(report)
+        echo_summary(report, verbose=verbose, logs=logs_dir(out))
     if report.failures:
         sys.exit(1)
     if report.skipped:  # predictions did not run here: never a clean pass (exit 3)

@@ -62,9 +62,14 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
     # The JSON Schema of the pydantic Inputs model every artifact ships (model_json_schema()):
     # it states exactly the rules they enforce.
     schema = pred.inputs_schema()
+    from portapack.targets.artifacts import local_weights
+
+    weights = [{"source": w["source"], "path": w["path"],
+                "kind": "file" if w["kind"] == "file" else "folder"} for w in local_weights(project)]
     if as_json:
         emit_json({"ok": True, "name": project.spec.name, "inputs": schema,
-                    "streaming": pred.streaming, "files": list(project.files)})
+                    "streaming": pred.streaming, "files": list(project.files),
+                    "local_weights": weights})
         return
     click.secho(f"{project.spec_path}: valid", fg="green")
     for i in pred.inputs:
@@ -74,6 +79,9 @@ def validate(spec_path: Path | None, as_json: bool) -> None:
             kind = kind.replace("string", "file" + (f" ({i.accept})" if i.accept else ""), 1)
         click.echo(f"  input {i.name}: {kind} ({default})")
     click.echo(f"  output: {_output(pred)}")
+    for w in weights:  # the rule: a file's path is the file, a folder's path the folder
+        inside = "the file itself" if w["kind"] == "file" else "the folder, its files inside"
+        click.echo(f"  weights {w['source']}: a local {w['kind']}, at {w['path']} ({inside})")
 
 
 def _json_type(prop: dict) -> str:

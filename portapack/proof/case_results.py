@@ -31,6 +31,8 @@ class CaseResult:
     actual: Any = None
     error: str | None = None
     skipped: str | None = None  # why this check could not run here (then ok is False)
+    device: str | None = None  # "cpu": a GPU spec's request run on the CPU (--device cpu)
+    cause: str | None = None  # the error in one line, with the fix (see proof/causes.py)
 
     def diff(self) -> str:
         # Files as "<file N bytes sha256 ...>"; repr() for anything JSON cannot show: never a crash.
@@ -46,6 +48,7 @@ class TestReport:
     """Every check of one run; ``ok`` only if there was one and all of them ran and passed."""
 
     results: list[CaseResult] = field(default_factory=list)
+    note: str | None = None  # how this run differs from the platforms' (e.g. the GPU unused)
 
     @property
     def ok(self) -> bool:
@@ -61,9 +64,10 @@ class TestReport:
         return [r for r in self.results if r.skipped]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "skipped": len(self.skipped), "results": [
+        return {"ok": self.ok, "skipped": len(self.skipped), "note": self.note, "results": [
             {"target": r.target, "case": r.case, "ok": r.ok, "seconds": round(r.seconds, 4),
-             "expected": r.expected, "actual": r.actual, "error": r.error, "skipped": r.skipped}
+             "expected": r.expected, "actual": r.actual, "error": r.error, "skipped": r.skipped,
+             "device": r.device}
             for r in self.results]}
 
 

@@ -70,13 +70,14 @@ class LocalPredictor:
         self.project = project
         self.validate = inputs_validator(project.predictor)
         self.runtime: ReferenceRuntime | None = None
+        self.failed: ReferenceRuntime | None = None  # the runtime whose load failed (its log)
 
     def load(self) -> None:
         self.runtime = ReferenceRuntime(self.project)
         try:
             self.runtime.start()
         except RuntimeFailed as exc:
-            self.runtime = None
+            self.failed, self.runtime = self.runtime, None
             reason = getattr(exc, "reason", None) or str(exc)
             module = missing_module(reason)
             hint = (f" ('{module}' is not installed: add it to the spec's requirements)"

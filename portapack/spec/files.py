@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -71,17 +72,68 @@ def cli_file_input(name: str, text: str, cwd: Path | None = None) -> str:
     return data_uri(path)
 
 
+def file_input_error(name: str, value: Any) -> str | None:
+    """What every artifact's helper says of a file input's form (an http(s):// URL or a
+    data: URI), checked without downloading anything: for runs that load no model."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return next((e for v in value if (e := file_input_error(name, v))), None)
+    scheme = value.split(":", 1)[0].lower() if isinstance(value, str) and ":" in value else ""
+    if scheme in ("http", "https") or (scheme == "data" and decode_data_uri(value) is not None):
+        return None
+    return f"input '{name}': expected an http(s):// URL or a data: URI"
+
+
 # -- examples ------------------------------------------------------------------------------------
+MAX_INPUT_BYTES = 100 * 1024 * 1024  # the file helper's default (PORTAPACK_MAX_INPUT_BYTES)
+
+
+def input_limit(spec: Spec) -> int:
+    """The file input size limit every artifact enforces: the helper's default, or the spec's
+    ``env`` PORTAPACK_MAX_INPUT_BYTES (how a deployment raises it)."""
+    try:
+        return int(spec.env.get("PORTAPACK_MAX_INPUT_BYTES", MAX_INPUT_BYTES))
+    except (AttributeError, ValueError):
+        return MAX_INPUT_BYTES
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def example_fixtures(spec: Spec, pred: PredictorInfo) -> set[str]:
+    """The files the examples name (``"@cat.png"`` of file inputs and outputs), relative to
+    the spec's folder: test data, never shipped in an artifact unless ``files:`` lists them."""
+    files = set(pred.file_inputs)
+    refs: list[str] = []
+    for example in getattr(spec, "examples", []):
+        inputs = getattr(example, "input", None) or {}
+        refs += [r for name, value in inputs.items() if name in files for r in _refs(value)]
+        refs += _refs(getattr(example, "output", None))
+    return {Path(os.path.normpath(ref[1:])).as_posix() for ref in refs}
+
+
 def example_file_problems(spec: Spec, pred: PredictorInfo, root: Path,
                           where: Callable[[tuple], str]) -> list[Problem]:
-    """Each ``"@file"`` an example names that does not exist (inputs of Path inputs, outputs)."""
+    """Each ``"@file"`` an example names that does not exist (inputs of Path inputs, outputs),
+    and each input file over the size limit every target would refuse it for."""
     problems = []
     files = set(pred.file_inputs)
+    limit = input_limit(spec)
     for n, example in enumerate(getattr(spec, "examples", [])):
         for name, value in (getattr(example, "input", None) or {}).items():
-            if name in files and is_file_ref(value) and not (root / value[1:]).is_file():
-                problems.append(Problem(where(("examples", n, "input", name)),
-                                        f"no file {value[1:]} (relative to the spec's folder)"))
+            for ref in _refs(value) if name in files else []:
+                path = root / ref[1:]
+                if not path.is_file():
+                    problems.append(Problem(where(("examples", n, "input", name)),
+                                            f"no file {ref[1:]} (relative to the spec's folder)"))
+                elif path.stat().st_size > limit:
+                    problems.append(Problem(where(("examples", n, "input", name)), (
+                        f"example {n + 1}: input '{name}': {ref[1:]} is "
+                        f"{_mib(path.stat().st_size)}, over the {_mib(limit)} limit every target "
+                        "enforces for a file input; use a smaller file (or raise "
+                        "PORTAPACK_MAX_INPUT_BYTES in the spec's env)")))
         for ref in _refs(getattr(example, "output", None)):
             if not (root / ref[1:]).is_file():
                 problems.append(Problem(where(("examples", n, "output")),

@@ -69,16 +69,19 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
     root = spec_path.parent.resolve()
     problems: list[Problem] = []
     requirements = _requirements(spec, root, rel_name, lines, problems)
-    files = _files(spec, root, rel_name, lines, problems, exclude)
-    files = sorted(set(files) | _local_weights(spec, root, rel_name, lines, problems, exclude))
     predictor = None if spec.server else _predictor(spec, root, rel_name, lines, problems)
+    from portapack.spec.files import example_file_problems, example_fixtures
+
+    # Files the examples send ("@cat.png") are test data: shipped only when `files:` names them.
+    fixtures = example_fixtures(spec, predictor) if predictor is not None else set()
+    files = _files(spec, root, rel_name, lines, problems, exclude, fixtures)
+    files = sorted(set(files) | _local_weights(spec, root, rel_name, lines, problems, exclude))
     if predictor is not None and spec.predictor_file not in files:
         problems.append(Problem(where(rel_name, lines, ("files",)),
                                 f"the predictor file {spec.predictor_file} is not in 'files'; add it"))
     if predictor is not None:
         problems += _check_examples(spec, predictor, rel_name, lines)
-        from portapack.spec.files import example_file_problems  # "@cat.png" must exist
-
+        # "@cat.png" must exist, within the size limit every target enforces
         problems += example_file_problems(spec, predictor, root, lambda loc: where(rel_name, lines, loc))
     if problems:
         raise SpecError(problems)
@@ -120,7 +123,7 @@ def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list
 
 
 def _files(spec: Spec, root: Path, name: str, lines: dict, problems: list[Problem],
-           exclude: tuple[Path, ...]) -> list[str]:
+           exclude: tuple[Path, ...], fixtures: set[str] = frozenset()) -> list[str]:
     excluded = {p.resolve() for p in exclude}
     if isinstance(spec.requirements, str):
         excluded.add((root / spec.requirements).resolve())
@@ -130,7 +133,7 @@ def _files(spec: Spec, root: Path, name: str, lines: dict, problems: list[Proble
             rel = path.relative_to(root).as_posix()
             if not any(fnmatch.fnmatch(part, pat) for part in rel.split("/")
                        for pat in DEFAULT_EXCLUDES) and not any(
-                    part.startswith(".") for part in rel.split("/")):
+                    part.startswith(".") for part in rel.split("/")) and rel not in fixtures:
                 found.add(rel)
         return sorted(found)
     for i, pattern in enumerate(spec.files):

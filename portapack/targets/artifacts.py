@@ -61,7 +61,9 @@ def hf_requirement(project: Project) -> list[str]:
 
 def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:
     """Local weight sources: where they sit in the artifact (``source``, a ``file`` or ``dir``)
-    and where the predictor expects them (``path``, a folder; a single file lands inside it)."""
+    and where the predictor reads them (``remote``, the spec's ``path``). The rule, on every
+    target and locally: for a local file, ``path`` is the file itself; for a local folder,
+    ``path`` is the folder (its files inside it)."""
     prefix = f"{code_dir}/" if code_dir else ""
     out = []
     for w in project.spec.weights:
@@ -69,8 +71,7 @@ def local_weights(project: Project, code_dir: str = "") -> list[dict[str, str]]:
             continue
         source = Path(os.path.normpath(w.source)).as_posix()
         kind = "file" if source in project.files else "dir"
-        remote = f"{w.path}/{Path(source).name}" if kind == "file" else w.path
-        out.append({"source": prefix + source, "path": w.path, "kind": kind, "remote": remote})
+        out.append({"source": prefix + source, "path": w.path, "kind": kind, "remote": w.path})
     return out
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from portapack.errors import BuildError
 from portapack.proof.sandbox import link_or_copy
+from portapack.spec.files import example_fixtures
 from portapack.spec.gpu import CANONICAL, GpuRequest
 from portapack.spec.signature import REQUIRED
 from portapack.spec.signature.fields import pydantic_fields
@@ -272,6 +273,8 @@ class Target:
         written: list[str] = []
         generated = set(self.templates)
         weights = [w["source"].rstrip("/") for w in local_weights(project)]
+        # Example files `files:` lists are test data, often large: linked like the weights.
+        fixtures = example_fixtures(project.spec, project.predictor) if project.predictor else set()
         for rel in project.files:
             target_rel = f"{self.code_dir}/{rel}" if self.code_dir else rel
             if target_rel in generated:
@@ -279,7 +282,7 @@ class Target:
                                  f"{self.name}; rename it or leave it out of 'files'")
             out = dest / target_rel
             out.parent.mkdir(parents=True, exist_ok=True)
-            if any(rel == w or rel.startswith(w + "/") for w in weights):
+            if rel in fixtures or any(rel == w or rel.startswith(w + "/") for w in weights):
                 link_or_copy(project.root / rel, out)  # large and read-only: never 4 copies
             else:
                 shutil.copy2(project.root / rel, out)  # yours to edit in build/: a real copy

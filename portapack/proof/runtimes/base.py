@@ -47,6 +47,14 @@ class Outcome:
     error_type: str | None = None  # the exception's class, from an in-process runtime
 
 
+def start_timeout() -> float:
+    """Seconds a runtime may take to become ready: PORTAPACK_START_TIMEOUT, default 120."""
+    try:
+        return float(os.environ.get("PORTAPACK_START_TIMEOUT") or 120)
+    except ValueError:
+        return 120.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +136,8 @@ class Runtime:
     def workdir(self) -> Path:
         return self.build_dir
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float | None = None) -> None:
+        timeout = timeout or start_timeout()
         self.prepare()
         argv = self.full_command()
         log = open(self.log_path, "wb")
@@ -154,7 +163,18 @@ class Runtime:
             if self.ready():
                 return
             time.sleep(0.2)
-        raise RuntimeFailed(f"{self.target} runtime not ready after {timeout:.0f}s:\n{self.log_tail()}")
+        raise RuntimeFailed(self.not_ready(timeout))
+
+    def not_ready(self, timeout: float) -> str:
+        """Why the runtime is not ready after ``timeout``: what was seen, and the fix (first
+        line), then the log's last lines (all of it goes to the test's log folder)."""
+        lines = "\n".join(_readable(self.log_tail(200)).splitlines()[-15:])
+        seen = "still running, never answered its readiness check" + (
+            "" if lines.strip() else " and logged nothing")
+        head = (f"{self.target} runtime not ready after {timeout:.0f}s ({seen}): if load() needs "
+                "longer (downloads, large weights), set PORTAPACK_START_TIMEOUT=SECONDS; "
+                "otherwise it is stuck in load(): see its log")
+        return head + (f"\nlast log lines:\n{lines}" if lines.strip() else "")
 
     def ready(self) -> bool:
         raise NotImplementedError
@@ -185,6 +205,23 @@ class Runtime:
         except Exception:
             pass
         shutil.rmtree(getattr(self, "_log_dir", "/nonexistent"), ignore_errors=True)
+
+    def log_size(self) -> int:
+        """Where the log ends now (see :meth:`log_since`)."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int, lines: int = 30) -> str:
+        """The last ``lines`` the runtime logged after ``offset`` (e.g. during one request)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(_readable(text).splitlines()[-lines:])
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -219,6 +256,26 @@ class Runtime:
         """Each way in to the model this runtime serves, by a label for the test rows ("" for
         the main one): a ``(inputs) -> Outcome`` callable each."""
         return {"": self.predict}
+
+
+def _readable(text: str) -> str:
+    """A log with JSON lines (Truss's server logs so) as plain lines: each line's message,
+    then its traceback (``exc_info``) unescaped."""
+    out = []
+    for line in text.splitlines():
+        record = None
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                pass
+        if isinstance(record, dict) and "message" in record:
+            out.append(str(record["message"]))
+            if record.get("exc_info"):
+                out.extend(str(record["exc_info"]).splitlines())
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def http_json(method: str, url: str, body: Any = None, timeout: float = 600,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from portapack.proof.runtimes.base import Outcome, Runtime, RuntimeFailed
+from portapack.proof.runtimes.base import Outcome, Runtime, RuntimeFailed, start_timeout
 
 if TYPE_CHECKING:
     pass
@@ -47,7 +47,8 @@ class WorkerRuntime(Runtime):
             env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
         return env
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float | None = None) -> None:
+        timeout = timeout or start_timeout()
         self.prepare()
         argv = self.full_command()
         log = open(self.log_path, "wb")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from typing import Any
@@ -33,9 +34,7 @@ class RunpodRuntime(Runtime):
                 return Outcome(False, error=str(output[0]["error"]), status=status, seconds=seconds)
             return Outcome(True, output, status=status, seconds=seconds)
         if isinstance(body, dict) and "error" in body:
-            error = body["error"]
-            return Outcome(False, error=error if isinstance(error, str) else json.dumps(error),
-                           status=status, seconds=seconds)
+            return Outcome(False, error=_job_error(body["error"]), status=status, seconds=seconds)
         return Outcome(False, error=f"unexpected response: {body!r}", status=status, seconds=seconds)
 
     def predict(self, inputs: dict[str, Any]) -> Outcome:
@@ -72,6 +71,24 @@ class RunpodRuntime(Runtime):
     def sample_request(self, inputs: dict[str, Any]) -> str:
         body = json.dumps({"input": inputs})
         return f"curl -s {self.url}/runsync -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+
+
+def _job_error(error: Any) -> str:
+    """A failed job's error as one message. When predict() raises, the runpod SDK (1.12,
+    rp_job.run_job) sends a JSON string {"error_type": "<class 'ValueError'>",
+    "error_message": ..., "error_traceback": ...}: shown as "predict() raised ValueError: ...",
+    the traceback after it (for the log file, not the one-line summary)."""
+    info = error
+    if isinstance(error, str) and error.startswith("{"):
+        try:
+            info = json.loads(error)
+        except ValueError:
+            return error
+    if isinstance(info, dict) and "error_message" in info:
+        kind = re.sub(r"^<class '(?:[\w.]+\.)?(\w+)'>$", r"\1", str(info.get("error_type") or "an error"))
+        trace = str(info.get("error_traceback") or "").rstrip()
+        return f"predict() raised {kind}: {info['error_message']}" + (f"\n{trace}" if trace else "")
+    return error if isinstance(error, str) else json.dumps(error)
 
 
 def _is_error(value: Any) -> bool:
