@@ -388,3 +388,32 @@ def test_the_reference_env_has_pydantic_as_every_artifact_does(tmp_path):
         "name: ref\npredictor: predict.py:Predictor\nexamples:\n  - input: {text: hi}\n    output: HI\n")
     report = portapack.test(tmp_path, targets=["runpod"], out=tmp_path / "out")
     assert report.ok, [(r.target, r.case, r.error) for r in report.failures]
+
+
+def test_weights_under_a_busy_folder_mount_whatever_comes_and_goes_there(bwrap, tmp_path):
+    """A weight path inside a folder whose entries churn (/tmp): the sandbox lists the folder
+    and binds its entries back; one removed in between must be skipped, not fail the start."""
+    import threading
+
+    weight = tmp_path / "w.txt"
+    weight.write_text("hi")
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            path = Path(tempfile.gettempdir()) / f"portapack-churn-{os.getpid()}-{n % 50}"
+            path.touch()
+            path.unlink(missing_ok=True)
+            n += 1
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        target = f"{tempfile.gettempdir()}/portapack-weights-{uuid.uuid4().hex}/w.txt"
+        results = [subprocess.run(bwrap_argv({target: str(weight)}, bwrap=bwrap) + ["cat", target],
+                                  capture_output=True, text=True) for _ in range(40)]
+    finally:
+        stop.set()
+        thread.join()
+    assert [(r.returncode, r.stdout) for r in results if (r.returncode, r.stdout) != (0, "hi")] == []

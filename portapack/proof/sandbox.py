@@ -94,8 +94,8 @@ def bwrap_argv(binds: dict[str, str], *, tmpfs: tuple[str, ...] = (), bwrap: str
                 continue
             if os.path.islink(host):
                 argv.extend(["--symlink", os.readlink(host), host])  # /lib -> usr/lib etc.
-            else:
-                argv.extend(["--bind", host, host])
+            else:  # -try: an entry removed since the listing (a busy /tmp) is skipped, not fatal
+                argv.extend(["--bind-try", host, host])
 
     mirror("/")
     argv += ["--proc", "/proc", "--dev-bind", "/dev", "/dev"]
