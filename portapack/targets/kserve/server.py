@@ -81,9 +81,13 @@ class KserveServerTarget(KserveTarget):
             storage_weights=[w for w in spec.weights if w.scheme in REMOTE_SCHEMES],
             secret_name=spec.targets.kserve.secret_name or spec.name,
             mode=spec.targets.kserve.mode,
-            manifest=server_manifest(project),
+            manifest=self.manifest(project),
         )
         return ctx
+
+    def manifest(self, project: Project, image: str | None = None,
+                 namespace: str | None = None) -> dict[str, Any]:
+        return server_manifest(project, image, namespace)
 
     def validate(self, project: Project) -> list[str]:
         return super().validate(project) + common_problems(project)

@@ -87,9 +87,14 @@ class KserveTarget(Target):
             secret_name=spec.targets.kserve.secret_name or spec.name,
             mode=spec.targets.kserve.mode,
             example_input=example_input(project),
-            manifest=inference_service(project),
+            manifest=self.manifest(project),
         )
         return ctx
+
+    def manifest(self, project: Project, image: str | None = None,
+                 namespace: str | None = None) -> dict[str, Any]:
+        """The InferenceService: the build's (placeholder image) or a deploy's."""
+        return inference_service(project, image, namespace)
 
     def validate(self, project: Project) -> list[str]:
         return super().validate(project) + storage_problems(project)
