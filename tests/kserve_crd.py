@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-CRD = Path(__file__).resolve().parent.parent.parent / "shared" / "schemas" / "kserve-inferenceservice-crd.yaml"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+CRD = SHARED / "schemas" / "kserve-inferenceservice-crd.yaml"
 ISVC_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # IsvcNameFmt
 
 

@@ -188,8 +188,9 @@ class KubeStandIn:
                     return self._status(404, "NotFound", "the server could not find the requested resource")
                 ns, name = route
                 if req.headers.get("content-type") != "application/apply-patch+yaml":
+                    kind = req.headers.get("content-type")
                     return self._status(415, "UnsupportedMediaType",
-                                        f"the body of the request was in an unknown format: {req.headers.get('content-type')}")
+                                        f"the body of the request was in an unknown format: {kind}")
                 manager = req.query.get("fieldManager")
                 if not manager:
                     return self._status(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: '
