@@ -50,8 +50,9 @@ class Cluster:
                                "cluster provider's get-credentials command, kind, minikube)")
         cfg = client.Configuration()
         try:
-            config.load_kube_config(client_configuration=cfg)
-            _, active = config.list_kube_config_contexts()
+            # The path is passed: the client reads $KUBECONFIG once, when it is imported.
+            config.load_kube_config(config_file=where, client_configuration=cfg)
+            _, active = config.list_kube_config_contexts(config_file=where)
         except (ConfigException, OSError, ValueError, TypeError) as exc:
             raise ClusterError(f"the kubeconfig at {where} cannot be used: {exc}") from None
         cfg.retries = 0
@@ -64,7 +65,7 @@ class Cluster:
         from kubernetes.config.config_exception import ConfigException
 
         try:
-            _, active = config.list_kube_config_contexts()
+            _, active = config.list_kube_config_contexts(config_file=kubeconfig_path())
         except (ConfigException, OSError, ValueError, TypeError) as exc:
             raise ClusterError(str(exc)) from None
         return ((active or {}).get("context") or {}).get("namespace")
@@ -79,11 +80,14 @@ class Cluster:
     def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply: creates the object or updates the fields portapack owns."""
         meta = manifest["metadata"]
-        return self._call("apply", self.api.patch_namespaced_custom_object, GROUP, VERSION,
-                          meta["namespace"], PLURAL, meta["name"], manifest,
-                          field_manager="portapack", force=True, field_validation="Strict",
-                          _content_type="application/apply-patch+yaml",
-                          _request_timeout=APPLY_TIMEOUT)
+        # Raw content: the client (37.0.x) deserializes a 200 but returns None for the 201
+        # the API server answers when the apply created the object.
+        answer = self._call("apply", self.api.patch_namespaced_custom_object, GROUP, VERSION,
+                            meta["namespace"], PLURAL, meta["name"], manifest,
+                            field_manager="portapack", force=True, field_validation="Strict",
+                            _content_type="application/apply-patch+yaml",
+                            _request_timeout=APPLY_TIMEOUT, _preload_content=False)
+        return json.loads(answer.data)
 
     def get(self, namespace: str, name: str) -> dict[str, Any]:
         return self._call("get", self.api.get_namespaced_custom_object, GROUP, VERSION,

@@ -107,7 +107,7 @@ class KserveDeployer(Deployer):
         settings: dict[str, Any] = {
             "mode": manifest["metadata"]["annotations"]["serving.kserve.io/deploymentMode"],
             "namespace": self.namespace,
-            "replicas": f"{predictor['minReplicas']}..{predictor['maxReplicas']}",
+            "replicas": f"{predictor.get('minReplicas')}..{predictor.get('maxReplicas')}",
             "image": self.image,
             "manifest": "\n" + yaml.safe_dump(manifest, sort_keys=False).rstrip(),
         }
