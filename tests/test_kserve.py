@@ -107,8 +107,6 @@ def test_gpu_secrets_and_weights_map_to_kubernetes_fields(builds):
     assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": 8000}
     assert container["startupProbe"]["failureThreshold"] * 10 >= 900
     assert "command" not in container  # the image's CMD runs the server
-    notes = [str(n) for n in builds["vllm-chat"].notes]
-    assert any("nvidia.com/gpu.product=NVIDIA-A100-SXM4-80GB" in n for n in notes)
 
 
 def test_gpu_label_and_secret_name_are_options(tmp_path):
@@ -188,3 +186,30 @@ def test_kserve_model_server_answers_each_example_and_refuses_a_bad_one(builds, 
             status, body = http_json("POST", runtime.predict_url, two,
                                      headers={"Content-Type": "application/json; charset=utf-8"})
             assert status == 200 and len(body["predictions"]) == 2
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("example", ["token-stream", "image-filter"])
+def test_portapack_test_with_image_runs_the_predictor_image(tmp_path, monkeypatch, example):
+    """The image's own ENTRYPOINT/CMD (KServe's model server on 8080) in the real engine."""
+    import json
+
+    from click.testing import CliRunner
+    from dockerenv import BASE, engine_with_base
+
+    from portapack.cli import main
+
+    engine_with_base()
+    monkeypatch.chdir(ROOT / "examples" / example)
+    result = CliRunner().invoke(main, ["test", "--target", "kserve", "--image", "--base-image",
+                                       BASE, "--out", str(tmp_path / "b"), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.output)["results"] if r["target"] == "kserve-image"]
+    assert {"example 1", "example 2", "invalid", "after invalid"} <= {r["case"] for r in rows}
+    assert all(r["ok"] for r in rows), rows
+
+
+def test_a_name_starting_with_a_digit_is_refused(tmp_path):
+    proj = spec_variant(tmp_path, "text-stats", name="1-stats")
+    with pytest.raises(portapack.SpecError, match="InferenceService name starts with a letter"):
+        portapack.build(proj, ["kserve"], tmp_path / "o")

@@ -97,7 +97,11 @@ class KserveTarget(Target):
         return inference_service(project, image, namespace)
 
     def validate(self, project: Project) -> list[str]:
-        return super().validate(project) + storage_problems(project)
+        problems = super().validate(project) + storage_problems(project)
+        if not project.spec.name[0].isalpha():  # IsvcNameFmt: [a-z]([-a-z0-9]*[a-z0-9])?
+            problems.append(f"name: an InferenceService name starts with a letter, not "
+                            f"'{project.spec.name}'; rename the spec")
+        return problems
 
     def extra_notes(self, project: Project) -> list[Note]:
         spec, opts = project.spec, project.spec.targets.kserve
@@ -120,12 +124,6 @@ class KserveTarget(Target):
         elif "idle_timeout" in scaling.model_fields_set:
             notes.append(Note(self.name, "scaling.idle_timeout", "~ Knative's scale-to-zero pod "
                               "retention period, which applies only when min_replicas is 0"))
-        gpu = spec.resources.gpu
-        if gpu and opts.gpu_label:
-            product = opts.gpu_product or self.gpu_names[gpu.type].name
-            notes.append(Note(self.name, "resources.gpu", f"nodeSelector {opts.gpu_label}="
-                              f"{product} assumes NVIDIA GPU Feature Discovery's labels; set "
-                              "targets.kserve.gpu_label/gpu_product for your cluster"))
         return notes
 
     def hardware_for(self, project: Project) -> Hardware:
