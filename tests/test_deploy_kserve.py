@@ -207,3 +207,48 @@ def test_preflight_names_refused_credentials_and_a_cluster_without_kserve(rig, c
         rig.deploy()
     assert words in str(info.value)
     assert rig.images == [] and [r.method for r in rig.kube.requests] == ["GET"]
+
+
+def test_a_server_project_deploys_its_engine_container(tmp_path, monkeypatch, kube):
+    require_crd()
+    rig = Rig(tmp_path, monkeypatch, kube)
+    proj = tmp_path / "tiny"
+    shutil.copytree(ROOT / "examples" / "tiny-llm", proj)
+    portapack.build(proj, ["kserve"], rig.out)
+    result = portapack.deploy(proj, "kserve", rig.out, options=rig.options)
+    assert kube.refused == []
+    container = kube.requests[1].body["spec"]["predictor"]["containers"][0]
+    assert container["ports"] == [{"containerPort": 9471, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": 9471}
+    assert result.sample_request.startswith(
+        "curl -s http://tiny-llm.team-a.example.com/v1/chat/completions ")
+
+
+@pytest.mark.docker
+def test_deploy_builds_and_pushes_the_image_to_the_registry(tmp_path, monkeypatch, kube):
+    """The real engine and the loopback registry; the cluster is the stand-in."""
+    from dockerenv import BASE, engine_with_base
+    from test_deploy import registry_tags, registry_up
+
+    require_crd()
+    client = engine_with_base()
+    if not registry_up():
+        pytest.skip("no registry on 127.0.0.1:5005 (run .ci/docker-setup.sh as root)")
+    rig = Rig(tmp_path, monkeypatch, kube)
+    monkeypatch.setattr(portapack.proof.engine, "docker_client", lambda: client)
+    monkeypatch.setattr(portapack.proof.engine, "build_image", BUILD_IMAGE)
+    monkeypatch.setattr(kserve_deployer, "push_image", PUSH_IMAGE)
+    rig.options.base_image = BASE
+    try:
+        rig.deploy()
+        image = kube.requests[1].body["spec"]["predictor"]["containers"][0]["image"]
+        status, body = registry_tags(rig.name)
+        assert status == 200 and image.rpartition(":")[2] in body["tags"]
+    finally:
+        for found in client.images.list(name=f"{REGISTRY}/{rig.name}"):
+            for tag in found.tags:
+                client.images.remove(tag, force=True)
+
+
+BUILD_IMAGE = portapack.proof.engine.build_image
+PUSH_IMAGE = kserve_deployer.push_image

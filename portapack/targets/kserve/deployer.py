@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import textwrap
 import time
 from typing import Any
 
@@ -109,7 +110,7 @@ class KserveDeployer(Deployer):
             "namespace": self.namespace,
             "replicas": f"{predictor.get('minReplicas')}..{predictor.get('maxReplicas')}",
             "image": self.image,
-            "manifest": "\n" + yaml.safe_dump(manifest, sort_keys=False).rstrip(),
+            "manifest": "\n" + textwrap.indent(yaml.safe_dump(manifest, sort_keys=False), "    ").rstrip(),
         }
         secret = self.spec.targets.kserve.secret_name or self.spec.name
         steps = [Step("build image", {"tag": self.image, "context": str(self.build_dir)}),
