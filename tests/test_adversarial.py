@@ -749,6 +749,10 @@ def platform_env(target: str, build: Path) -> dict[str, str]:
     if target == "runpod":
         env = dockerfile_env((build / "Dockerfile").read_text(encoding="utf-8"))
         return {k: v for k, v in env.items() if k.startswith("PPX_")}
+    if target == "kserve":  # the InferenceService's container env (YAML quoting applies)
+        isvc = yaml.safe_load((build / "inferenceservice.yaml").read_text(encoding="utf-8"))
+        return {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["containers"][0]["env"]
+                if e["name"].startswith("PPX_")}
     return {}
 
 

@@ -44,8 +44,10 @@ GENERATED = {
               "packages/portapack_files.py"},
     "runpod": {"handler.py", "Dockerfile", ".dockerignore", "requirements.txt", "endpoint.json",
                "README.md", "portapack_files.py"},
+    "kserve": {"model.py", "Dockerfile", ".dockerignore", "requirements.txt",
+               "inferenceservice.yaml", "README.md", "portapack_files.py"},
 }
-CODE_DIR = {"modal": "", "cog": "", "truss": "packages/", "runpod": ""}
+CODE_DIR = {"modal": "", "cog": "", "truss": "packages/", "runpod": "", "kserve": ""}
 # The user files each example ships (the default `files:` or its own list, plus local weights).
 EXAMPLE_FILES = {
     "llm-chat": {"predict.py"},
@@ -308,6 +310,8 @@ STRICT_CASES = {
                   "scaling.timeout"],
         # a CPU endpoint takes a power-of-two vcpuCount >= 2: cpu 1 is rounded up to 2
         "runpod": ["resources.memory", "resources.cpu"],
+        # Knative: idle_timeout is the scale-to-zero pod retention period
+        "kserve": ["scaling.idle_timeout"],
     },
     "llm-chat": {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout",
@@ -316,6 +320,7 @@ STRICT_CASES = {
                   "scaling.timeout"],
         # GPU workers: CPUs come with the GPU type; hf:// at build has no HF_TOKEN
         "runpod": ["resources.memory", "resources.cpu", "weights"],
+        "kserve": ["scaling.idle_timeout"],
     },
 }
 

@@ -24,7 +24,7 @@ from portapack.targets import TARGETS
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/portapack.yaml"))
-TARGET_NAMES = list(TARGETS)  # modal, cog, truss, runpod
+TARGET_NAMES = list(TARGETS)  # modal, cog, truss, runpod, kserve
 SDK_MODULES = ("modal", "truss", "cog", "runpod", "docker")
 
 # The brief asks for isolated_filesystem(temp_dir=tmp_path); Click 8.3+ deprecates it.
@@ -103,7 +103,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 KEY_FILES = {"modal": "modal_app.py", "cog": "cog.yaml", "truss": "config.yaml",
-             "runpod": "handler.py"}
+             "runpod": "handler.py", "kserve": "inferenceservice.yaml"}
 
 
 def assert_built(out: Path, targets: list[str]) -> None:
@@ -256,7 +256,7 @@ def test_build_unknown_target_lists_the_choices(runner, workdir):
     init_project(runner)
     result = invoke(runner, "build", "--target", "nope")
     assert result.exit_code == 2
-    assert "unknown target 'nope'; choose from modal, cog, truss, runpod or all" in result.stderr
+    assert "unknown target 'nope'; choose from modal, cog, truss, runpod, kserve or all" in result.stderr
     assert not (workdir / "build").exists()
 
 
@@ -267,7 +267,7 @@ def test_build_unknown_target_json(runner, workdir):
     payload = json.loads(result.stdout)
     assert payload["error"] == "TargetError"
     assert payload["problems"] == [
-        "unknown target 'heroku'; choose from modal, cog, truss, runpod or all "
+        "unknown target 'heroku'; choose from modal, cog, truss, runpod, kserve or all "
         "('portapack targets' lists them)"]
 
 

@@ -260,7 +260,9 @@ def test_gpu_example_table(monkeypatch):
     monkeypatch.delenv("RUNPOD_API_KEY", raising=False)
     spec = REPO / "examples/llm-chat"
     p = load_project(spec)
-    hardware = {t: hardware_for(p, t).name for t in TARGETS}
+    # kserve (your own cluster) has no price table: its --self-hosted column is issue 21's
+    # cost part, after prices move into each target.
+    hardware = {t: hardware_for(p, t).name for t in TARGETS if t != "kserve"}
     result = _cli(["--spec", str(spec), "--offline", "--requests-per-day", "200",
                    "--seconds-per-request", "4", "--cold-start-seconds", "60", "--json"])
     assert result.exit_code == 0, result.output

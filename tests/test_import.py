@@ -50,7 +50,7 @@ def test_import_validates_builds_everywhere_and_reads_as_plain_python(tmp_path, 
     project = load_project(out)
     if project.spec.server is not None:  # a docker_server Truss: no predictor to read
         result = build(project, "all", tmp_path / "build")
-        assert sorted(b.target for b in result.builds) == ["cog", "modal", "runpod", "truss"]
+        assert sorted(b.target for b in result.builds) == ["cog", "kserve", "modal", "runpod", "truss"]
         return
     source = (out / project.spec.predictor_file).read_text(encoding="utf-8")
     for node in ast.walk(ast.parse(source)):  # no platform import survives
@@ -58,7 +58,7 @@ def test_import_validates_builds_everywhere_and_reads_as_plain_python(tmp_path, 
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             assert not any(m.split(".")[0] in ("cog", "truss", "runpod") for m in mods), source
     result = build(project, "all", tmp_path / "build")
-    assert sorted(b.target for b in result.builds) == ["cog", "modal", "runpod", "truss"]
+    assert sorted(b.target for b in result.builds) == ["cog", "kserve", "modal", "runpod", "truss"]
     if RUFF.exists():
         lint = subprocess.run([str(RUFF), "check", "--isolated", "--line-length", "110", "--select",
                                "E,F,I,B", str(out / project.spec.predictor_file)],

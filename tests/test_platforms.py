@@ -174,7 +174,7 @@ def test_runpod_test_input_fails_a_bad_request(built):
     assert "input 'text': String should have at least 1 character" in result.stdout
 
 
-@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod"])
+@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod", "kserve"])
 @pytest.mark.parametrize("example", RUNNABLE)
 def test_runtime_returns_each_example_output(built, example, target):
     proj = project(example)
@@ -198,7 +198,7 @@ BAD_REQUESTS = {  # example -> (request, the input its error must name)
 }
 
 
-@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod"])
+@pytest.mark.parametrize("target", ["modal", "truss", "cog", "runpod", "kserve"])
 @pytest.mark.parametrize("example", sorted(BAD_REQUESTS))
 def test_runtime_rejects_a_bad_request_naming_the_input_and_keeps_serving(built, example, target):
     proj = project(example)

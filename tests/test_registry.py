@@ -45,7 +45,7 @@ def test_an_unknown_target_suggests_the_nearest_name():
         get_target("runpd")
 
 
-@pytest.mark.parametrize("name", ["modal", "cog", "truss", "runpod"])
+@pytest.mark.parametrize("name", ["modal", "cog", "truss", "runpod", "kserve"])
 def test_every_registered_target_is_complete(tmp_path, name):
     """Each target declares everything the core needs, and each piece works on a real example."""
     target = get_target(name)

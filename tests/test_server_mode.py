@@ -24,7 +24,7 @@ from tests.runpod_standin import schema_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY, VLLM = ROOT / "examples" / "tiny-llm", ROOT / "examples" / "vllm-chat"
-TARGETS = ["modal", "cog", "truss", "runpod"]
+TARGETS = ["modal", "cog", "truss", "runpod", "kserve"]
 
 
 def spec_with(tmp_path: Path, **changes) -> Path:
@@ -166,6 +166,8 @@ def test_tiny_builds_every_target_with_its_files(builds):
     assert files["cog"] == {"cog.yaml", "run.py", "requirements.txt", "replicate-deployment.json",
                             ".dockerignore", ".cog/openapi_schema.json", "README.md",
                             "tiny_openai.py"}
+    assert files["kserve"] == {"Dockerfile", ".dockerignore", "requirements.txt",
+                               "inferenceservice.yaml", "README.md", "tiny_openai.py"}
     for b in builds["tiny"].builds:
         assert json.loads((b.path / ".portapack-build.json").read_text())["mode"] == "server"
         assert type(get_runtime(b.target, b.path)).__name__.endswith("ServerRuntime")
@@ -238,7 +240,7 @@ def test_tiny_server_answers_through_each_target(tmp_path, target):
     project = portapack.load_project(TINY)
     report = run_tests(project, [target], tmp_path / "out")
     results = {r.case: r for r in report.results}
-    if target in ("truss", "runpod") and "examples" in results:
+    if target in ("truss", "runpod", "kserve") and "examples" in results:
         pytest.skip(results["examples"].skipped)  # no Docker engine here
     assert results["start"].ok, results["start"].error
     lost = {"example 3 POST /v1/completions", "example 4 GET /v1/models"}

@@ -24,20 +24,22 @@ from portapack.commands._common import emit_json, handles_errors, json_option, s
               help="Promote the new deployment to production, where the platform has one.")
 @click.option("--base-image", default=None,
               help="Override the Dockerfile's BASE_IMAGE (targets whose artifact is an image).")
+@click.option("--namespace", default=None,
+              help="Namespace to deploy into, where the platform has namespaces (Kubernetes).")
 @click.option("--timeout", type=float, default=600, show_default=True,
               help="Seconds allowed for a step that runs the platform's own CLI.")
 @json_option
 @handles_errors
 def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuild: bool,
            registry: str | None, owner: str | None, promote: bool | None,
-           base_image: str | None, timeout: float, as_json: bool) -> None:
+           base_image: str | None, namespace: str | None, timeout: float, as_json: bool) -> None:
     """Deploy a built target to its platform (preflight and plan first)."""
     from portapack.deploying import DeployOptions
     from portapack.deploying import deploy as run_deploy
 
     progress = None if as_json else (lambda line: click.echo(line))
     options = DeployOptions(registry=registry, owner=owner, promote=promote, timeout=timeout,
-                            base_image=base_image, progress=progress)
+                            base_image=base_image, namespace=namespace, progress=progress)
     outcome = run_deploy(spec_path, target, out, dry_run=dry_run, rebuild=rebuild, options=options)
     if dry_run:
         if as_json:

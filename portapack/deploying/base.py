@@ -88,6 +88,7 @@ class DeployOptions:
     promote: bool | None = None
     timeout: float = 600
     base_image: str | None = None
+    namespace: str | None = None  # where the platform has namespaces (a Kubernetes cluster)
     progress: Callable[[str], None] | None = None
 
 

@@ -30,6 +30,7 @@ BUILTIN = {
     "cog": "portapack.targets.cog:CogTarget",
     "truss": "portapack.targets.truss:TrussTarget",
     "runpod": "portapack.targets.runpod:RunpodTarget",
+    "kserve": "portapack.targets.kserve:KserveTarget",
 }
 
 
