@@ -41,7 +41,8 @@ def link_local_weights(predictor_class: type) -> None:
 
     Where they are already there (an image that put them at their path, or portapack's
     local sandbox) nothing is touched; otherwise (an image that keeps your files beside
-    this code) the path is linked to them, inside the container.
+    this code) the path is linked to them, inside the container. A weight file is linked
+    as the file at its path; a weight folder as the folder at its path.
     """
     root = Path(sys.modules[predictor_class.__module__].__file__).resolve().parents[0]
     for source, path in [["weights/model.npz", "/weights/linear/model.npz"]]:
