@@ -84,6 +84,9 @@ class Target:
     options: ClassVar[type[StrictModel]] = StrictModel  # validates targets.<name>: in the spec
     runtime: ClassVar[str]  # ".runtime:ModalRuntime": the local runtime class
     deployer: ClassVar[str]  # ".deployer:ModalDeployer": the deployer class
+    # ".client:ModalTransport": how `portapack call` / portapack.Client talk to the deployed
+    # model and to the local runtime (a portapack.calling.Transport); None: it cannot be called.
+    client: ClassVar[str | None] = None
     # For artifacts that are Docker images: ".image:factory(project, out, base_image)" giving
     # the runtime that runs the image in a container (portapack test --image); None otherwise.
     image_runtime: ClassVar[str | None] = None
@@ -142,6 +145,14 @@ class Target:
 
     def deployer_class(self) -> type:
         return self.resolve_ref(self.deployer)
+
+    def client_class(self) -> type:
+        if self.client is None:
+            from portapack.errors import TargetError
+
+            raise TargetError(f"the {self.name} target has no client: portapack call cannot "
+                              "talk to it")
+        return self.resolve_ref(self.client)
 
     @property
     def install_hint(self) -> str:

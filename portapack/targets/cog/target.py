@@ -65,6 +65,7 @@ class CogTarget(Target):
     runtime = ".runtime:CogRuntime"
     server_mode = ".server:CogServerTarget"  # a server: project behind a proxy runner
     deployer = ".deployer:CogDeployer"
+    client = ".client:ReplicateTransport"
     reserved_names = frozenset({"cog", "UserPredictor"})
     templates: ClassVar[dict[str, str]] = {
         "cog.yaml": "cog/cog.yaml.j2",

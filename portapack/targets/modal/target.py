@@ -28,6 +28,7 @@ class ModalTarget(Target):
     runtime = ".runtime:ModalRuntime"
     server_mode = ".server:ModalServerTarget"  # a server: project behind @modal.web_server
     deployer = ".deployer:ModalDeployer"
+    client = ".client:ModalTransport"
     reserved_names = frozenset({"modal"})
     templates: ClassVar[dict[str, str]] = {
         "modal_app.py": "modal/modal_app.py.j2",

@@ -126,6 +126,7 @@ class RunpodTarget(Target):
     runtime = ".runtime:RunpodRuntime"
     server_mode = ".server:RunpodServerTarget"  # a server: project as a load-balancing endpoint
     deployer = ".deployer:RunpodDeployer"
+    client = ".client:RunpodTransport"
     image_runtime = ".image:docker_runtime_factory"
     reserved_names = frozenset({"runpod"})
     templates: ClassVar[dict[str, str]] = {

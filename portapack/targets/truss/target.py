@@ -27,6 +27,7 @@ class TrussTarget(Target):
     runtime = ".runtime:TrussRuntime"
     server_mode = ".server:TrussServerTarget"  # a server: project as a docker_server Truss
     deployer = ".deployer:TrussDeployer"
+    client = ".client:BasetenTransport"
     reserved_names = frozenset({"truss"})
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
     env_newlines = True  # config.yaml environment_variables hold any string
