@@ -74,6 +74,10 @@ class AsyncClient(_Base):
         job = await self._run(flows.start(self.transport, sent), sent, None)
         return AsyncRemoteJob(self, job, sent)
 
+    def job(self, job_id: str) -> AsyncRemoteJob:
+        """A job started earlier, by id."""
+        return AsyncRemoteJob(self, self.transport.resume(job_id), {})
+
     async def post(self, route: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         """A ``server:`` project's own route, passed through with the platform's auth."""
         t = self.transport

@@ -142,6 +142,10 @@ class Client(_Base):
         job = self._run(flows.start(self.transport, sent), sent, None)
         return RemoteJob(self, job, sent)
 
+    def job(self, job_id: str) -> RemoteJob:
+        """A job started earlier (by ``submit`` or ``portapack call --async``), by id."""
+        return RemoteJob(self, self.transport.resume(job_id), {})
+
     def post(self, route: str, json: Any = None, *, stream: bool = False,
              **kwargs: Any) -> httpx.Response | Iterator[str]:
         """A ``server:`` project's own route (``/v1/chat/completions``), passed through with

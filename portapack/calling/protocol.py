@@ -189,6 +189,11 @@ class Transport:
         """The job an answer describes; raises :class:`CallError` for an error answer."""
         raise NotImplementedError
 
+    def resume(self, job_id: str) -> Job:
+        """A job started earlier (``submit``, ``portapack call --async``), by its id."""
+        raise CallError(self.name, "this platform has no jobs to resume: calls answer at once",
+                        kind="input")
+
     def stream(self, inputs: dict[str, Any]) -> Program:
         """Items as the platform sends them. Default: run the job, then emit each item of the
         output (a platform that only answers with the whole list)."""

@@ -102,6 +102,13 @@ class ReplicateTransport(Transport):
             return "; ".join(parts)
         return super().detail(body)
 
+    def resume(self, job_id: str) -> Job:
+        if self.local:
+            return super().resume(job_id)
+        url = f"{self.api()}/predictions/{job_id}"
+        return Job(State.QUEUED, job_id, next=Request("GET", url, headers=self.headers()),
+                   cancel=Request("POST", f"{url}/cancel", headers=self.headers()))
+
     # -- streams -------------------------------------------------------------------------------
     def stream(self, inputs: dict[str, Any]) -> Program:
         if self.local:

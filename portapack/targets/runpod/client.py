@@ -92,6 +92,11 @@ class RunpodTransport(Transport):
                    cancel=None if self.local or not jid else Request(
                        "POST", f"{self.url}/cancel/{jid}", headers=self.headers()))
 
+    def resume(self, job_id: str) -> Job:
+        return Job(State.QUEUED, job_id, next=self._get(f"status/{job_id}"),
+                   cancel=None if self.local else Request("POST", f"{self.url}/cancel/{job_id}",
+                                                          headers=self.headers()))
+
     def stream(self, inputs: dict[str, Any]) -> Program:
         """``/run``, then ``/stream/{id}`` until the job ends; each item once, in order."""
         job = self.read((yield Send(self.create(inputs))), inputs)
