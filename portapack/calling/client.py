@@ -67,7 +67,7 @@ class _Base:
                     out: str | Path = "build", local: bool = False, **kwargs: Any):
         """A client for what ``portapack deploy`` (or, with ``local``, ``portapack serve``)
         last recorded for ``target`` under ``out``."""
-        from portapack.calling.record import read_record
+        from portapack.deploying.record import read_record
         from portapack.spec.loader import load_project
 
         if project is None or not hasattr(project, "spec"):

@@ -51,7 +51,7 @@ def call(spec_path: Path | None, target: str, pairs: tuple[str, ...], url: str |
         record = read_record(out, target, local=local)
         url, endpoint = record.get("url"), record.get("endpoint_id")
     client = Client(target, url, endpoint=endpoint, local=local, project=project,
-                    timeout=timeout, output_dir=Path("output"),
+                    timeout=timeout, output_dir=Path("output"), wait=1.0,
                     on_status=None if as_json else _show_wait)
     if route is not None:
         return _post(client, route, data, as_json)
