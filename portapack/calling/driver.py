@@ -83,12 +83,13 @@ class Call:
     def retry_wait(self, req: Request, reply: Reply | None, attempt: int) -> float | None:
         """Seconds to wait before sending ``req`` again, or None: give this answer back."""
         policy = self.settings.retry
-        if attempt + 1 >= policy.attempts:
+        if attempt + 1 >= (policy.attempts if req.pause is None else 200):
             return None
         if reply is not None:
             if reply.status not in req.retry_on:
                 return None
-            wait = policy.delay(attempt, retry_after(reply.headers, reply.body))
+            asked = retry_after(reply.headers, reply.body)
+            wait = req.pause if asked is None and req.pause is not None else policy.delay(attempt, asked)
         else:
             wait = policy.delay(attempt)
         return wait if wait < self.deadline.left() else None

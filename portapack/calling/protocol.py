@@ -48,6 +48,7 @@ class Request:
     timeout: float | None = None  # read timeout, when the server holds the request (a wait)
     retry_on: frozenset[int] = TRANSIENT  # statuses worth another try
     resend: bool = True  # False: the request starts work; only "provably nothing done" retries
+    pause: float | None = None  # the wait before another try when the server names none
 
     @property
     def route(self) -> str:

@@ -63,9 +63,9 @@ class ReplicateTransport(Transport):
 
     # -- calls ---------------------------------------------------------------------------------
     def create(self, inputs: dict[str, Any], *, wait: float | None = None) -> Request:
-        if self.local:  # 409: the previous prediction still holds the slot
+        if self.local:  # 409: the previous prediction still holds the slot for a moment
             return create("POST", f"{self.url}/predictions", json={"input": inputs},
-                          retry_on=frozenset({409, 429}))
+                          retry_on=frozenset({409, 429}), pause=0.02)
         headers = self.headers()
         if wait:
             headers["Prefer"] = f"wait={max(1, min(60, round(wait)))}"
@@ -154,7 +154,7 @@ class ReplicateTransport(Transport):
 
     def _local_stream(self, inputs: dict[str, Any]) -> Program:
         req = create("POST", f"{self.url}/predictions", json={"input": inputs},
-                     headers={"Accept": "text/event-stream"}, retry_on=frozenset({409}))
+                     headers={"Accept": "text/event-stream"}, retry_on=frozenset({409}), pause=0.02)
         reply = yield Open(req)
         if not reply.ok:
             raise self.error(reply, inputs, req.route)
