@@ -111,3 +111,66 @@ def test_an_interrupted_stream_leaves_the_runtime_answering(tmp_path, target):
         assert "".join(client.stream(prompt="a b")) == "a b "
     finally:
         server.stop()
+
+
+SLOW = '''
+    import time
+
+
+    class Predictor:
+        def load(self):
+            pass
+
+        def predict(self, seconds: float = 30.0) -> str:
+            end = time.time() + seconds
+            while time.time() < end:
+                time.sleep(0.05)
+            return "done"
+'''
+
+
+@pytest.fixture
+def slow_cog(tmp_path):
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "predict.py").write_text(textwrap.dedent(SLOW))
+    (tmp_path / "slow" / "portapack.yaml").write_text(
+        "name: slow\npredictor: predict.py:Predictor\nrequirements: [pydantic>=2]\n")
+    project = portapack.load_project(tmp_path / "slow")
+    server = served(project, "cog", tmp_path)
+    yield project, server
+    server.stop()
+
+
+def test_ctrl_c_cancels_the_local_cog_prediction_then_reraises(slow_cog):
+    import signal
+    import threading
+
+    project, server = slow_cog
+    client = Client("cog", server.url, local=True, project=project, **FAST)
+    main = threading.main_thread().ident
+    timer = threading.Timer(1.0, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        client.predict(seconds=30)
+    # Canceled, not left running: the single slot answers the next call (a 30 s prediction
+    # still holding it would make this one wait past its timeout).
+    assert client.predict(seconds=0.1, timeout=15) == "done"
+
+
+def test_async_task_cancel_cancels_the_local_cog_prediction(slow_cog):
+    import asyncio
+
+    from portapack.calling import AsyncClient
+
+    project, server = slow_cog
+
+    async def go():
+        async with AsyncClient("cog", server.url, local=True, project=project, **FAST) as client:
+            task = asyncio.create_task(client.predict(seconds=30))
+            await asyncio.sleep(1.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return await client.predict(seconds=0.1, timeout=15)
+
+    assert asyncio.run(go()) == "done"

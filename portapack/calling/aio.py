@@ -136,6 +136,12 @@ class AsyncClient(_Base):
                 await opened[0].aclose()
 
     async def _send(self, call: Call, req: Request) -> Reply:
+        call.pending = req.cancel
+        reply = await self._send_once(call, req)
+        call.pending = None
+        return reply
+
+    async def _send_once(self, call: Call, req: Request) -> Reply:
         attempt = 0
         while True:
             try:

@@ -218,6 +218,12 @@ class Client(_Base):
                 opened[0].close()
 
     def _send(self, call: Call, req: Request) -> Reply:
+        call.pending = req.cancel
+        reply = self._send_once(call, req)
+        call.pending = None
+        return reply
+
+    def _send_once(self, call: Call, req: Request) -> Reply:
         attempt = 0
         while True:
             try:

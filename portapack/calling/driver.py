@@ -48,6 +48,7 @@ class Call:
                  inputs: dict[str, Any] | None):
         self.t, self.settings, self.deadline, self.inputs = transport, settings, deadline, inputs
         self.job: Job | None = None
+        self.pending: Request | None = None  # cancels a create whose answer is awaited
         self.last_state = None
 
     def seen(self, job: Job) -> None:
@@ -63,7 +64,9 @@ class Call:
 
     def cancel_request(self) -> Request | None:
         job = self.job
-        return job.cancel if job is not None and not job.done else None
+        if job is not None and not job.done and job.cancel is not None:
+            return job.cancel
+        return self.pending
 
     def timed_out(self, canceled: bool) -> CallTimeout:
         job_id = self.job.id if self.job else None

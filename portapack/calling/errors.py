@@ -28,6 +28,7 @@ class CallError(PortapackError):
         self.platform, self.detail, self.kind = platform, detail, kind
         self.http_status, self.job_id, self.raw = http_status, job_id, raw
         self.inputs, self.retry_after, self.route = inputs, retry_after, route
+        self.exit_code = 2 if kind == "input" else 1  # as portapack predict's invalid input
         super().__init__(self._message())
 
     def _message(self) -> str:

@@ -49,6 +49,9 @@ class Request:
     retry_on: frozenset[int] = TRANSIENT  # statuses worth another try
     resend: bool = True  # False: the request starts work; only "provably nothing done" retries
     pause: float | None = None  # the wait before another try when the server names none
+    # What cancels the work this request starts while its answer is awaited (a client-chosen
+    # id, as Cog's PUT /predictions/{id}); Ctrl-C or the deadline send it.
+    cancel: Request | None = None
 
     @property
     def route(self) -> str:

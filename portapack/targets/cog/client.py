@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,9 +64,12 @@ class ReplicateTransport(Transport):
 
     # -- calls ---------------------------------------------------------------------------------
     def create(self, inputs: dict[str, Any], *, wait: float | None = None) -> Request:
-        if self.local:  # 409: the previous prediction still holds the slot for a moment
-            return create("POST", f"{self.url}/predictions", json={"input": inputs},
-                          retry_on=frozenset({409, 429}), pause=0.02)
+        if self.local:
+            # Cog's idempotent create, with our id: Ctrl-C can cancel it while we wait for the
+            # answer. 409: the previous prediction still holds the slot for a moment.
+            url = f"{self.url}/predictions/{uuid.uuid4().hex}"
+            return create("PUT", url, json={"input": inputs}, retry_on=frozenset({409, 429}),
+                          pause=0.02, cancel=Request("POST", f"{url}/cancel"))
         headers = self.headers()
         if wait:
             headers["Prefer"] = f"wait={max(1, min(60, round(wait)))}"
