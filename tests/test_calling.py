@@ -390,3 +390,56 @@ def test_import_portapack_does_not_load_httpx():
     code = "import sys, portapack, portapack.cli; print('httpx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- server: projects (an LLM engine's own routes) --------------------------------------------
+def _openai_standin():
+    """An OpenAI-style server behind each platform's URL form: answers any POST ending in
+    /v1/chat/completions, streaming SSE lines when the body says so."""
+    from tests.calling_standins import StandIn, Stream
+
+    class Api(StandIn):
+        def answer(self, seen):
+            if seen.method != "POST" or not seen.path.endswith("/v1/chat/completions"):
+                return 404, {}, {"error": "no route"}
+            if seen.body.get("stream"):
+                chunks = [f"data: {json.dumps({'choices': [{'delta': {'content': w}}]})}\n\n".encode()
+                          for w in ("Hel", "lo")] + [b"data: [DONE]\n\n"]
+                return Stream(chunks, "text/event-stream")
+            return 200, {}, {"choices": [{"message": {"content": "Hello"}}]}
+
+    return Api()
+
+
+def test_server_routes_pass_through_with_each_platforms_url_and_auth(monkeypatch, no_tokens):
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with _openai_standin() as api:
+        monkeypatch.setenv("PORTAPACK_RUNPOD_LB_URL", api.url)
+        runpod_client = Client("runpod", endpoint="ep1", token="rp-key")
+        baseten_client = Client("truss", f"{api.url}/environments/production/predict", token="bt")
+        modal_client = Client("modal", api.url)
+        for client in (runpod_client, baseten_client, modal_client):
+            resp = client.post("/v1/chat/completions", json=body)
+            assert resp.json()["choices"][0]["message"]["content"] == "Hello"
+        lines = [line for line in modal_client.post("/v1/chat/completions",
+                                                    json={**body, "stream": True}, stream=True)
+                 if line.startswith("data: {")]
+        assert [json.loads(line[6:])["choices"][0]["delta"]["content"] for line in lines] == ["Hel", "lo"]
+    rp, bt, md = api.requests[:3]
+    assert (rp.path, rp.headers["authorization"]) == ("/v1/chat/completions", "Bearer rp-key")
+    assert (bt.path, bt.headers["authorization"]) == (
+        "/environments/production/sync/v1/chat/completions", "Api-Key bt")
+    assert md.path == "/v1/chat/completions" and "authorization" not in md.headers
+    assert baseten_client.openai_base() == f"{api.url}/environments/production/sync/v1"
+    assert runpod_client.openai_base() == f"{api.url}/v1"
+    assert Client("cog", endpoint="acme/echo", token="t").openai_base() is None
+
+
+def test_an_unreachable_platform_is_retried_then_reported(no_tokens):
+    from portapack.proof.runtimes.base import free_port
+
+    client = Client("truss", f"http://127.0.0.1:{free_port()}/production/predict", token="k",
+                    retry=RetryPolicy(attempts=3, base=0.01))
+    with pytest.raises(CallError) as err:
+        client.predict(text="a")
+    assert err.value.kind == "platform" and "cannot reach" in str(err.value)
