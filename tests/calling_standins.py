@@ -296,9 +296,10 @@ class RunpodStandIn(StandIn):
 
     BODY_KEYS = {"input", "webhook", "policy", "s3Config"}
 
-    def __init__(self, *, cold: float = 0.0, run: float = 0.2, token: str = "rp-key"):
+    def __init__(self, *, cold: float = 0.0, run: float = 0.2, token: str = "rp-key",
+                 endpoint: str = "ep1"):
         super().__init__(token)
-        self.cold, self.run = cold, run
+        self.cold, self.run, self.endpoint = cold, run, endpoint
         self.jobs: dict[str, dict[str, Any]] = {}
 
     def state(self, jid: str) -> dict[str, Any]:
@@ -325,7 +326,7 @@ class RunpodStandIn(StandIn):
         if auth not in (f"Bearer {self.token}", self.token):
             return self.refuse(401, "unauthorized", "Unauthorized")
         m = re.fullmatch(r"/v2/([^/]+)/(run|runsync|status|stream|cancel)(?:/([^/]+))?", seen.path)
-        if not m or m.group(1) != "ep1":
+        if not m or m.group(1) != self.endpoint:
             return 404, {}, {"error": "endpoint not found"}
         route, jid = m.group(2), m.group(3)
         if route in ("run", "runsync"):

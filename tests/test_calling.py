@@ -12,16 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-
-import portapack
-from portapack.calling import AsyncClient, CallError, CallTimeout, Client, PollPolicy, RetryPolicy
-from tests.calling_standins import (
+from calling_standins import (
     REPLICATE_SCHEMA,
     BasetenStandIn,
     ModalStandIn,
     ReplicateStandIn,
     RunpodStandIn,
 )
+
+import portapack
+from portapack.calling import AsyncClient, CallError, CallTimeout, Client, PollPolicy, RetryPolicy
 
 FAST = {"retry": RetryPolicy(base=0.01), "poll": PollPolicy(first=0.05, factor=1.5, cap=0.3)}
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,7 +396,7 @@ def test_import_portapack_does_not_load_httpx():
 def _openai_standin():
     """An OpenAI-style server behind each platform's URL form: answers any POST ending in
     /v1/chat/completions, streaming SSE lines when the body says so."""
-    from tests.calling_standins import StandIn, Stream
+    from calling_standins import StandIn, Stream
 
     class Api(StandIn):
         def answer(self, seen):
