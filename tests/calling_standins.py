@@ -25,6 +25,7 @@ Routes and shapes (see /tmp/research/client.md, sections 1-4):
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -61,6 +62,7 @@ class Seen:
     headers: dict[str, str]
     body: Any
     at: float = field(default_factory=time.monotonic)
+    raw: bytes = b""
 
 
 @dataclass
@@ -96,7 +98,7 @@ class StandIn:
                     body = raw.decode("utf-8", "replace")
                 seen = Seen(self.command, split.path,
                             {k: v[0] for k, v in parse_qs(split.query).items()},
-                            {k.lower(): v for k, v in self.headers.items()}, body)
+                            {k.lower(): v for k, v in self.headers.items()}, body, raw=raw)
                 with outer.lock:
                     outer.requests.append(seen)
                     answer = outer._injected(seen)
@@ -204,7 +206,9 @@ class ReplicateStandIn(StandIn):
         self.response_schema = validator("schemas_prediction_response")
         self.cold, self.run, self.streams = cold, run, streams
         self.drop_stream_after = drop_stream_after
+        self.file_schema = validator("schemas_file_response")
         self.predictions: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[str, bytes, str]] = {}  # id -> (filename, content, type)
         self.answered: list[str] = []  # schema problems in our own answers (must stay empty)
 
     def _auth(self, seen: Seen) -> bool:
@@ -255,6 +259,8 @@ class ReplicateStandIn(StandIn):
             self.predictions[pid] = {"input": seen.body["input"], "created": time.monotonic(),
                                      "canceled": False}
             return 201, {}, self.prediction(pid)
+        if seen.path == "/v1/files" and seen.method == "POST":
+            return self.create_file(seen)
         m = re.fullmatch(r"/v1/predictions/([^/]+)(/cancel)?", seen.path)
         if m and m.group(1) in self.predictions:
             if m.group(2):
@@ -275,6 +281,28 @@ class ReplicateStandIn(StandIn):
             return Stream(chunks, "text/event-stream", self.drop_stream_after, pause=0.02)
         return 404, {}, {"detail": "Not found.", "status": 404}
 
+    def create_file(self, seen: Seen) -> Any:
+        """files.create: multipart/form-data with a ``content`` part (filename <= 255 bytes)."""
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        kind = seen.headers.get("content-type", "")
+        if not kind.startswith("multipart/form-data"):
+            return self.refuse(400, f"files.create takes multipart/form-data, not {kind!r}")
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + seen.raw)
+        parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+        content = parts.get("content")
+        if content is None or len((content.get_filename() or "").encode()) > 255:
+            return self.refuse(400, f"files.create needs a content part with a filename: {list(parts)}")
+        fid = f"f{next(self.ids)}"
+        data = content.get_payload(decode=True)
+        self.files[fid] = (content.get_filename(), data, content.get_content_type())
+        body = {"id": fid, "content_type": content.get_content_type(), "size": len(data),
+                "checksums": {"sha256": hashlib.sha256(data).hexdigest()},
+                "metadata": {}, "created_at": "2026-12-03T00:00:00Z",
+                "expires_at": "2026-12-04T00:00:00Z", "urls": {"get": f"{self.url}/v1/files/{fid}"}}
+        self.answered.extend(e.message for e in self.file_schema.iter_errors(body))
+        return 201, {}, body
 
 def _nullable(node: Any) -> Any:
     """The document writes OpenAPI 3.0's ``nullable: true``, which JSON Schema ignores: read it

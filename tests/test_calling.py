@@ -443,3 +443,21 @@ def test_an_unreachable_platform_is_retried_then_reported(no_tokens):
     with pytest.raises(CallError) as err:
         client.predict(text="a")
     assert err.value.kind == "platform" and "cannot reach" in str(err.value)
+
+
+def test_replicate_uploads_a_large_file_and_inlines_a_small_one(tmp_path, monkeypatch, no_tokens,
+                                                                replicate_schema):
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    big.write_bytes(b"\x89PNG" + bytes(range(256)) * 1200)  # ~300 KB: over the 256 KB advice
+    small.write_bytes(b"\x89PNG tiny")
+    with ReplicateStandIn() as api:
+        replicate(monkeypatch, api).predict(text=big, other=small)
+    upload, create = api.requests[0], api.requests[1]
+    assert (upload.method, upload.path) == ("POST", "/v1/files")
+    assert upload.headers["authorization"] == "Bearer r8-tok"
+    (name, content, kind), = api.files.values()
+    assert (name, content, kind) == ("text", big.read_bytes(), "image/png")
+    sent = create.body["input"]
+    assert sent["text"] == f"{api.url}/v1/files/f1"  # the upload's urls.get
+    assert sent["other"].startswith("data:image/png;base64,")
+    assert api.refused == [] and api.answered == []

@@ -145,9 +145,7 @@ class AsyncClient(_Base):
         attempt = 0
         while True:
             try:
-                resp = await self.http.request(req.method, req.url, json=req.json,
-                                               params=req.params, headers=req.headers,
-                                               timeout=call.timeout_for(req))
+                resp = await self.http.request(req.method, req.url, **call.http_args(req))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 wait = call.retry_wait(req, None, attempt)
                 if wait is None:
@@ -170,8 +168,7 @@ class AsyncClient(_Base):
         req = step.request
         attempt = 0
         while True:
-            built = self.http.build_request(req.method, req.url, json=req.json, params=req.params,
-                                            headers=req.headers, timeout=call.timeout_for(req))
+            built = self.http.build_request(req.method, req.url, **call.http_args(req))
             try:
                 resp = await self.http.send(built, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

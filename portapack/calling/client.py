@@ -227,8 +227,7 @@ class Client(_Base):
         attempt = 0
         while True:
             try:
-                resp = self.http.request(req.method, req.url, json=req.json, params=req.params,
-                                         headers=req.headers, timeout=call.timeout_for(req))
+                resp = self.http.request(req.method, req.url, **call.http_args(req))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent
                 wait = call.retry_wait(req, None, attempt)
                 if wait is None:
@@ -251,8 +250,7 @@ class Client(_Base):
         req = step.request
         attempt = 0
         while True:
-            built = self.http.build_request(req.method, req.url, json=req.json, params=req.params,
-                                            headers=req.headers, timeout=call.timeout_for(req))
+            built = self.http.build_request(req.method, req.url, **call.http_args(req))
             try:
                 resp = self.http.send(built, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

@@ -62,6 +62,11 @@ class Call:
         wanted = (req.timeout + 10) if req.timeout else self.settings.read_timeout
         return max(0.1, min(wanted, self.deadline.left() + 1))
 
+    def http_args(self, req: Request) -> dict[str, Any]:
+        """httpx keyword arguments of ``req`` (a JSON body or multipart parts)."""
+        return {"json": req.json, "files": req.files, "params": req.params,
+                "headers": req.headers, "timeout": self.timeout_for(req)}
+
     def cancel_request(self) -> Request | None:
         job = self.job
         if job is not None and not job.done and job.cancel is not None:

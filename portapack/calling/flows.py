@@ -13,6 +13,7 @@ from portapack.calling.retry import PollPolicy
 def run(t: Transport, inputs: dict[str, Any], wait: float | None, polls: PollPolicy) -> Program:
     """Create the job (holding the request up to ``wait`` s where the platform can), then
     poll it to its end."""
+    inputs = yield from t.prepare(inputs)
     job = t.read((yield Send(t.create(inputs, wait=wait))), inputs)
     yield Seen(job)
     return (yield from follow(t, job, inputs, polls))
@@ -20,6 +21,7 @@ def run(t: Transport, inputs: dict[str, Any], wait: float | None, polls: PollPol
 
 def start(t: Transport, inputs: dict[str, Any]) -> Program:
     """Create the job and return at once (a platform without jobs answers the whole call)."""
+    inputs = yield from t.prepare(inputs)
     job = t.read((yield Send(t.create(inputs, wait=None))), inputs)
     yield Seen(job)
     return job

@@ -44,6 +44,7 @@ class Request:
     url: str
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None  # multipart parts: name -> (filename, bytes, type)
     params: dict[str, str] | None = None
     timeout: float | None = None  # read timeout, when the server holds the request (a wait)
     retry_on: frozenset[int] = TRANSIENT  # statuses worth another try
@@ -192,6 +193,12 @@ class Transport:
     def read(self, reply: Reply, inputs: dict[str, Any], job: Job | None = None) -> Job:
         """The job an answer describes; raises :class:`CallError` for an error answer."""
         raise NotImplementedError
+
+    def prepare(self, inputs: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+        """Sub-program run before a create: the inputs as this platform wants them (a platform
+        that prefers large files uploaded rather than inlined swaps them here)."""
+        return inputs
+        yield  # a generator
 
     def resume(self, job_id: str) -> Job:
         """A job started earlier (``submit``, ``portapack call --async``), by its id."""

@@ -37,6 +37,7 @@ API_URL_ENV = "PORTAPACK_REPLICATE_API_URL"  # the deployer's override, shared
 STATES = {"starting": State.QUEUED, "processing": State.RUNNING, "succeeded": State.SUCCEEDED,
           "failed": State.FAILED, "canceled": State.CANCELED, "aborted": State.CANCELED}
 TOKEN_HOSTS = ("api.replicate.com", "replicate.delivery")
+INLINE_LIMIT = 256 * 1024  # characters of data: URI sent inline; above, uploaded
 
 
 class ReplicateTransport(Transport):
@@ -105,6 +106,28 @@ class ReplicateTransport(Transport):
                 parts.append(f"input '{'.'.join(loc) or '(body)'}': {err.get('msg')}")
             return "; ".join(parts)
         return super().detail(body)
+
+    def prepare(self, inputs: dict[str, Any]) -> Program:
+        """Files over 256 KB go up with ``POST /files`` and travel as its ``urls.get``
+        (Replicate's advice: a data: URI for small files only); locally, all inline."""
+        if self.local:
+            return inputs
+        from portapack.spec.files import decode_data_uri
+
+        out = dict(inputs)
+        for name, value in inputs.items():
+            decoded = decode_data_uri(value)
+            if decoded is None or len(value) <= INLINE_LIMIT:
+                continue
+            data, mime = decoded
+            req = Request("POST", f"{self.api()}/files", headers=self.headers(),
+                          files={"content": (name, data, mime or "application/octet-stream")},
+                          resend=False, retry_on=frozenset({429}))
+            reply = yield Send(req)
+            if not reply.ok or not isinstance(reply.body, dict):
+                raise self.error(reply, {name: f"<{len(data)} bytes>"}, req.route)
+            out[name] = reply.body["urls"]["get"]
+        return out
 
     def resume(self, job_id: str) -> Job:
         if self.local:
