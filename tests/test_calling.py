@@ -461,3 +461,49 @@ def test_replicate_uploads_a_large_file_and_inlines_a_small_one(tmp_path, monkey
     assert sent["text"] == f"{api.url}/v1/files/f1"  # the upload's urls.get
     assert sent["other"].startswith("data:image/png;base64,")
     assert api.refused == [] and api.answered == []
+
+
+def test_async_client_streams_sse_and_bytes_as_the_sync_one_does(monkeypatch, no_tokens,
+                                                                 replicate_schema):
+    async def replicate_items(api):
+        async with AsyncClient("cog", endpoint="acme/echo", **FAST) as client:
+            return [i async for i in client.stream(text="one two three")]
+
+    async def baseten_text(api):
+        async with AsyncClient("truss", f"{api.url}/production/predict", token=api.token,
+                               **FAST) as client:
+            return "".join([i async for i in client.stream(text="x y z")])
+
+    with ReplicateStandIn(streams=True, drop_stream_after=1, run=0.1) as api:
+        monkeypatch.setenv("PORTAPACK_REPLICATE_API_URL", api.url + "/v1")
+        monkeypatch.setenv("REPLICATE_API_TOKEN", api.token)
+        assert asyncio.run(replicate_items(api)) == ["one ", "two ", "three "]
+    with BasetenStandIn(streams=True, text=True) as api:
+        assert asyncio.run(baseten_text(api)) == "x y z "
+
+
+def test_cli_call_async_then_job_and_stream(tmp_path, monkeypatch, no_tokens):
+    from click.testing import CliRunner
+
+    from portapack.cli import main
+
+    spec = str(ROOT / "examples" / "text-stats")
+    with RunpodStandIn(cold=0.3) as api:
+        monkeypatch.setenv("PORTAPACK_RUNPOD_JOB_URL", api.url + "/v2")
+        monkeypatch.setenv("RUNPOD_API_KEY", api.token)
+        started = CliRunner().invoke(main, ["call", "--spec", spec, "-t", "runpod", "--id", "ep1",
+                                            "-i", "text=later", "--async", "--json"])
+        assert started.exit_code == 0, started.output
+        job = json.loads(started.output)
+        assert job["id"] == "job-1" and job["state"] == "queued"
+        done = CliRunner().invoke(main, ["call", "--spec", spec, "-t", "runpod", "--id", "ep1",
+                                         "--job", "job-1", "--json"])
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.output)["output"]["echo"] == "later"
+        streamed = CliRunner().invoke(main, ["call", "--spec", spec, "-t", "runpod", "--id", "ep1",
+                                             "-i", "text=a b", "--stream", "--json"])
+        assert json.loads(streamed.output)["output"] == ["a ", "b "]
+        bad = CliRunner().invoke(main, ["call", "--spec", spec, "-t", "runpod", "--id", "ep1",
+                                        "-i", "top_k=99"])
+    assert bad.exit_code == 2 and "input 'text'" in bad.output and "input 'top_k'" in bad.output
+    assert [r.path for r in api.requests if r.method == "POST"] == ["/v2/ep1/run", "/v2/ep1/run"]

@@ -83,6 +83,18 @@ class AsyncClient(_Base):
         t = self.transport
         return await self.http.post(t.route_url(route), json=json, headers=t.headers(), **kwargs)
 
+    async def post_lines(self, route: str, json: Any = None, **kwargs: Any) -> AsyncIterator[str]:
+        """``post``, streamed: the body's lines as they come (an SSE completion stream)."""
+        t = self.transport
+        async with self.http.stream("POST", t.route_url(route), json=json, headers=t.headers(),
+                                    **kwargs) as resp:
+            if resp.status_code >= 400:
+                await resp.aread()
+                reply = to_reply(resp.status_code, resp.headers, resp.content, str(resp.url))
+                raise t.error(reply, None, f"POST {route}")
+            async for line in resp.aiter_lines():
+                yield line
+
     # -- driving programs --------------------------------------------------------------------
     async def _run(self, program: Program, inputs: dict[str, Any] | None,
                    timeout: float | None) -> Job:

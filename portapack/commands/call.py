@@ -116,10 +116,15 @@ def _post(client: Any, route: str, data: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _show_wait(job: Any, seconds: float) -> None:
-    """Progress on stderr: a queued job is waiting (a cold start, often), not failing."""
+def _show_wait(job: Any, seconds: float, _shown: dict[str, Any] = {}) -> None:  # noqa: B006
+    """Progress on stderr: a queued job is waiting (a cold start, often), not failing. One line
+    when the state changes, then one every 5 s."""
     if job.done or seconds < 1:
         return
+    key = (job.id, job.state)
+    if _shown.get("key") == key and seconds - _shown.get("at", 0) < 5:
+        return
+    _shown.update(key=key, at=seconds)
     what = "queued (cold start?)" if job.state.value == "queued" else job.state.value
     click.echo(f"waiting: {what} {seconds:.0f}s", err=True)
 
