@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from portapack.calling import flows
-from portapack.calling.client import _Base
+from portapack.calling.base import _Base
 from portapack.calling.driver import Call, Deadline, to_reply
 from portapack.calling.errors import CallError, CallTimeout
 from portapack.calling.protocol import (

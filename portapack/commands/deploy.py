@@ -70,7 +70,7 @@ def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuil
 
     recorded = record_path(out, outcome.target).is_file() and read_record(out, outcome.target)
     if recorded and recorded.get("server"):  # an LLM engine: the base URL for OpenAI SDKs
-        from portapack.calling.client import make_transport
+        from portapack.calling.base import make_transport
 
         transport = make_transport(outcome.target, outcome.url, endpoint=outcome.endpoint_id,
                                    token="", local=False, project=None)
