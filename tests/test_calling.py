@@ -507,3 +507,9 @@ def test_cli_call_async_then_job_and_stream(tmp_path, monkeypatch, no_tokens):
                                         "-i", "top_k=99"])
     assert bad.exit_code == 2 and "input 'text'" in bad.output and "input 'top_k'" in bad.output
     assert [r.path for r in api.requests if r.method == "POST"] == ["/v2/ep1/run", "/v2/ep1/run"]
+
+
+def test_a_modal_deploy_without_a_web_url_says_what_to_pass(no_tokens):
+    with pytest.raises(CallError) as err:
+        Client("modal", "https://modal.com/apps (app text-stats)")
+    assert err.value.kind == "not_found" and "--url" in str(err.value)

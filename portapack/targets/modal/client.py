@@ -39,6 +39,14 @@ class ModalTransport(Transport):
     local_name = "Modal's local runtime"
     token_env = (KEY_ENV,)
 
+    def resolve_url(self, url: str | None) -> str:
+        url = super().resolve_url(url)
+        if not url.startswith(("http://", "https://")) or " " in url:
+            # The deployer's fallback when `modal deploy` printed no web URL: not callable.
+            raise CallError(self.platform, f"no web endpoint URL recorded ({url}); pass --url "
+                            "https://...modal.run (Modal's dashboard shows it)", kind="not_found")
+        return url
+
     def auth(self) -> dict[str, str]:
         secret = os.environ.get(SECRET_ENV)
         if self.token and secret:
