@@ -37,10 +37,15 @@ _LAZY = {
     "Note": ".targets",
     "TARGETS": ".targets",
     "TestReport": ".proof.case_results",
+    "AsyncClient": ".calling",
+    "CallError": ".calling",
+    "CallTimeout": ".calling",
+    "Client": ".calling",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
     from portapack.building.builder import BuildResult, TargetBuild
+    from portapack.calling import AsyncClient, CallError, CallTimeout, Client
     from portapack.errors import BuildError, PortapackError, Problem, SpecError, TargetError
     from portapack.proof.case_results import TestReport
     from portapack.spec.loader import Project, load_project
@@ -95,7 +100,11 @@ def test(*args: Any, **kwargs: Any) -> Any:
 test.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported into one
 
 __all__ = [
+    "AsyncClient",
     "BuildError",
+    "CallError",
+    "CallTimeout",
+    "Client",
     "BuildResult",
     "Note",
     "PortapackError",

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from portapack import __version__
+from portapack.commands.call import call
 from portapack.commands.cost import cost as cost_command
 from portapack.commands.deploy import deploy
 from portapack.commands.importer import import_command
@@ -29,8 +30,8 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-for command in (init, validate, build, predict, test_command, serve, image, deploy, cost_command,
-                import_command, targets, schema):
+for command in (init, validate, build, predict, test_command, serve, image, deploy, call,
+                cost_command, import_command, targets, schema):
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,8 @@ of a few runs, measured in this one run so the comparisons are fair:
   (b) the RunPod image: a cold build (fresh tag, no layer cache, local base image), a rebuild
       after editing only predict.py (and which layers the log says were rebuilt), and the
       size it adds to the base image;
+  (d) (tests/bench_overhead.py) per local runtime, the request latency of the generated
+      adapter beside a hand-written native handler (tests/bench_native/) on the same runtime;
   (c) cold start to the first answer: the predictor bare in-process (load() + first predict()),
       RunPod's local API server without Docker, and the image in a container (docker run ->
       first successful POST /runsync).
@@ -447,6 +449,9 @@ def main() -> int:
             except Exception:
                 pass
         shutil.rmtree(work, ignore_errors=True)
+    import bench_overhead  # tests/ is on sys.path: this file runs as a script from there
+
+    bench_overhead.main()
     say(f"\ntotal bench time {time.perf_counter() - started:.0f} s\n")
     say(table())
     return 0

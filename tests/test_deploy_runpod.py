@@ -409,3 +409,22 @@ def test_cli_prints_the_load_balancer_route(rig, recorded_images):
     assert result.exit_code == 0, result.output
     assert "https://ep1x.api.runpod.ai/v1/chat/completions" in result.output
     assert rig.runpod_api.refused == [] and "Traceback" not in result.output
+
+
+def test_deploy_records_what_portapack_call_needs(rig, recorded_images, monkeypatch):
+    """deploy writes out/.portapack-deploy/runpod.json; Client.from_deploy calls that endpoint
+    on RunPod's job API (a stand-in) with no further flags."""
+    from calling_standins import RunpodStandIn
+
+    from portapack.calling import Client
+    from portapack.deploying.record import read_record
+
+    rig.deploy("runpod")
+    record = read_record(rig.out, "runpod")
+    assert (record["endpoint_id"], record["server"]) == ("ep1x", False)
+    assert RUNPOD_KEY not in json.dumps(record)
+    with RunpodStandIn(endpoint="ep1x", token=RUNPOD_KEY) as jobs:
+        monkeypatch.setenv("PORTAPACK_RUNPOD_JOB_URL", jobs.url + "/v2")
+        client = Client.from_deploy(rig.proj, "runpod", out=rig.out, wait=2)
+        assert client.predict(text="I love it")["echo"] == "I love it"
+    assert [r.path for r in jobs.requests] == ["/v2/ep1x/runsync"]

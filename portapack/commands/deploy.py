@@ -67,4 +67,15 @@ def deploy(spec_path: Path | None, target: str, out: Path, dry_run: bool, rebuil
         click.echo(f"  url: {outcome.url}")
     if outcome.sample_request:
         click.echo(f"  try: {outcome.sample_request}")
+    click.echo(f"  or:  portapack call --target {outcome.target} -i ...")
+    from portapack.deploying.record import read_record, record_path
 
+    recorded = record_path(out, outcome.target).is_file() and read_record(out, outcome.target)
+    if recorded and recorded.get("server"):  # an LLM engine: the base URL for OpenAI SDKs
+        from portapack.calling.base import make_transport
+
+        transport = make_transport(outcome.target, outcome.url, endpoint=outcome.endpoint_id,
+                                   token="", local=False, project=None)
+        base = transport.openai_base()
+        if base:
+            click.echo(f"  OpenAI-compatible base URL: {base}")

@@ -143,7 +143,7 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     from portapack.spec.loader import find_spec, load_project
     from portapack.targets import get_target
 
-    get_target(target)
+    target = get_target(target).name  # "replicate" serves the cog target
     if port is not None:
         check_port_free(port)
     port = port or free_port()
@@ -157,6 +157,10 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
         example = served_example(project)  # an "@file" as its data: URI: a curl that runs
         click.secho(f"{target} serving {result[target].path} at {served.url}", fg="green")
         click.echo(f"  try: {served.sample_request(example)}")
+        from portapack.deploying.record import write_record
+
+        write_record(out, target, {"url": served.url}, local=True)  # portapack call --local
+        click.echo(f"  or:  portapack call --local --target {target} -i ...")
         return served
 
     def files() -> list[Path]:
@@ -185,6 +189,9 @@ def serve(spec_path: Path | None, target: str, port: int | None, out: Path, relo
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
+        from portapack.deploying.record import remove_record
+
+        remove_record(out, target, local=True)
         if served is not None:
             served.stop()
 

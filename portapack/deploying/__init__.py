@@ -45,7 +45,12 @@ def deploy(spec: str | Path | Project | None, target: str, out: str | Path = "bu
             plan.settings["price"] = price
         return plan
     deployer.preflight()
-    return deployer.apply(deployer.plan())
+    result = deployer.apply(deployer.plan())
+    from portapack.deploying.record import write_record
+
+    # For `portapack call` / Client.from_deploy: what was created, where.
+    write_record(out, target, {**result.to_json(), "server": project.spec.server is not None})
+    return result
 
 
 __all__ = ["DeployError", "DeployOptions", "DeployResult", "Plan", "PreflightError",

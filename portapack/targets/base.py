@@ -93,6 +93,9 @@ class Target:
     deployer: ClassVar[str]  # ".deployer:ModalDeployer": the deployer class
     # ".importer:CogImporter": reads this platform's own projects (portapack import); None: none.
     importer: ClassVar[str | None] = None
+    # ".client:ModalTransport": how `portapack call` / portapack.Client talk to the deployed
+    # model and to the local runtime (a portapack.calling.Transport); None: it cannot be called.
+    client: ClassVar[str | None] = None
     # For artifacts that are Docker images: ".image:factory(project, out, base_image)" giving
     # the runtime that runs the image in a container (portapack test --image); None otherwise.
     image_runtime: ClassVar[str | None] = None
@@ -181,6 +184,14 @@ class Target:
 
             raise TargetError(f"the {self.name} target cannot import {self.title} projects")
         return self.resolve_ref(self.importer)
+
+    def client_class(self) -> type:
+        if self.client is None:
+            from portapack.errors import TargetError
+
+            raise TargetError(f"the {self.name} target has no client: portapack call cannot "
+                              "talk to it")
+        return self.resolve_ref(self.client)
 
     @property
     def install_hint(self) -> str:

@@ -82,6 +82,7 @@ class CogTarget(Target):
             "public model: active time only", bills_setup=False, bills_idle=False,
             always_on_min=False, idle_seconds=REPLICATE_IDLE_SECONDS),
     }
+    client = ".client:ReplicateTransport"
     reserved_names = frozenset({"cog", "UserPredictor"})
     templates: ClassVar[dict[str, str]] = {
         "cog.yaml": "cog/cog.yaml.j2",

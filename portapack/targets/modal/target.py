@@ -44,6 +44,7 @@ class ModalTarget(Target):
     billing = BillingRule("per second of container time: start-up, requests, and scaledown_window "
                           "idle after each burst; min_containers always on; CPU cores and memory "
                           "billed on top of the GPU", idle_name="scaledown_window")
+    client = ".client:ModalTransport"
     reserved_names = frozenset({"modal"})
     templates: ClassVar[dict[str, str]] = {
         "modal_app.py": "modal/modal_app.py.j2",

@@ -135,6 +135,7 @@ class RunpodTarget(Target):
     vendor = "RunPod"
     billing = BillingRule("per second of worker time: start-up, requests, and idleTimeout after "
                           "each burst; workers.min always on", idle_name="idleTimeout")
+    client = ".client:RunpodTransport"
     image_runtime = ".image:docker_runtime_factory"
     reserved_names = frozenset({"runpod"})
     templates: ClassVar[dict[str, str]] = {

@@ -33,6 +33,7 @@ class TrussTarget(Target):
     billing = BillingRule("per minute of replica up time, cold start included (each deploy's image "
                           "build too, not counted here); min_replica always on; scale_down_delay "
                           "idle after each burst", granularity=60, idle_name="scale_down_delay")
+    client = ".client:BasetenTransport"
     reserved_names = frozenset({"truss"})
     code_dir = "packages"  # Truss puts its bundled_packages_dir on sys.path
     env_newlines = True  # config.yaml environment_variables hold any string
