@@ -75,6 +75,9 @@ def run_tests(
         return run_server_tests(project, targets, out, on_result=on_result,
                                 extra_runtimes=extra_runtimes)
     report = TestReport()
+    # Built as `portapack build` builds it: the artifacts show "@cat.png" as their samples do,
+    # never a test run's inlined data: URI.
+    result = build(project, targets, out)
     project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
 
     def record(result: CaseResult) -> None:
@@ -82,7 +85,6 @@ def run_tests(
         if on_result:
             on_result(result)
 
-    result = build(project, targets, out)
     runtimes: dict[str, Callable[[], Runtime]] = {
         b.target: (lambda b=b: get_runtime(b.target, b.path, python=python, project=project))
         for b in result.builds}
