@@ -48,6 +48,8 @@ def project_digest(project: Project) -> str:
     """A digest of everything a build depends on: spec, shipped files, portapack's version."""
     h = hashlib.sha256(__version__.encode())
     h.update(project.spec_path.read_bytes())
+    if project.overrides:  # Project.with_options(): not in the file, but built all the same
+        h.update(json.dumps(project.overrides, sort_keys=True, default=str).encode())
     h.update("\n".join(project.requirements).encode())  # also when they come from a file
     for rel in project.files:
         h.update(rel.encode() + b"\0" + (project.root / rel).read_bytes())

@@ -77,12 +77,17 @@ def where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
     return f"{where} {dotted}" if dotted else where
 
 
+def clean_loc(raw_loc: tuple) -> tuple:
+    """A pydantic error's location as the spec's key path (its validator steps left out)."""
+    return tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
+        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
+
+
 def problem_at(name: str, lines: dict[tuple, int], err: dict[str, Any],
                model: type[BaseModel]) -> Problem:
     """One pydantic error of validating ``model`` -> a :class:`Problem` at its line, in words."""
     raw_loc = err["loc"]
-    loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
-        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
+    loc = clean_loc(raw_loc)
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
