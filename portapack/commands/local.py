@@ -70,7 +70,8 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 
 @click.command(name="test")
 @spec_option
-@target_option("{targets} or all; repeatable.", "targets", multiple=True,
+@target_option("{targets} or all (a target that cannot carry the spec is listed as skipped, "
+               "exit code 3); repeatable or comma-separated.", "targets", multiple=True,
                default=("all",), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--tolerance", type=float, default=None,
@@ -89,7 +90,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     from portapack.targets import resolve_targets
 
     project = load_project(spec_path, exclude=(out.resolve(),))
-    chosen = [t.name for t in resolve_targets(list(targets))]
+    resolve_targets(list(targets))  # an unknown name fails before anything runs
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
     extra = {}
@@ -107,7 +108,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
         click.echo(f"{'target':13} {'case':22} result   latency")
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:  # the model's own prints must not corrupt --json output
-        report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
+        report = run_tests(project, list(targets), out, tolerance=tolerance, on_result=show,
                            extra_runtimes=extra)
     if as_json:
         emit_json(report.to_json())

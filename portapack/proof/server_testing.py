@@ -14,7 +14,7 @@ from typing import Any
 
 from portapack.building.builder import build
 from portapack.errors import PortapackError
-from portapack.proof.case_results import CaseResult, TestReport
+from portapack.proof.case_results import CaseResult, TestReport, record_refused
 from portapack.proof.server_runtime import HttpReply, ServerRuntime, lookup_text, stream_text
 from portapack.spec.loader import Project
 from portapack.spec.server import HttpExample, lookup
@@ -59,6 +59,7 @@ def run_server_tests(project: Project, targets: list[str], out: Path, *,
             on_result(result)
 
     result = build(project, targets, out)
+    record_refused(result, record)
     runtimes: dict[str, Callable[[], Any]] = {
         b.target: (lambda b=b: get_runtime(b.target, b.path, project=project))
         for b in result.builds}

@@ -12,7 +12,7 @@ from typing import Any
 
 from portapack.building.builder import build
 from portapack.errors import PortapackError
-from portapack.proof.case_results import CaseResult, TestReport, names_input, same
+from portapack.proof.case_results import CaseResult, TestReport, names_input, record_refused, same
 from portapack.proof.filecompare import first_file_difference
 from portapack.proof.local import LocalPredictor, PredictorFailed, missing_module
 from portapack.proof.runtimes import Runtime, get_runtime
@@ -60,7 +60,7 @@ def _breaking_value(i: InputSpec) -> Any:
 
 def run_tests(
     project: Project,
-    targets: list[str],
+    targets: str | list[str],
     out: Path,
     *,
     tolerance: float | None = None,
@@ -75,16 +75,17 @@ def run_tests(
         return run_server_tests(project, targets, out, on_result=on_result,
                                 extra_runtimes=extra_runtimes)
     report = TestReport()
-    # Built as `portapack build` builds it: the artifacts show "@cat.png" as their samples do,
-    # never a test run's inlined data: URI.
-    result = build(project, targets, out)
-    project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
 
     def record(result: CaseResult) -> None:
         report.results.append(result)
         if on_result:
             on_result(result)
 
+    # Built as `portapack build` builds it: the artifacts show "@cat.png" as their samples do,
+    # never a test run's inlined data: URI.
+    result = build(project, targets, out)
+    record_refused(result, record)
+    project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
     runtimes: dict[str, Callable[[], Runtime]] = {
         b.target: (lambda b=b: get_runtime(b.target, b.path, python=python, project=project))
         for b in result.builds}
@@ -238,8 +239,8 @@ def test(
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
-    chosen = [t.name for t in resolve_targets(targets)]
-    return run_tests(project, chosen, out, tolerance=tolerance, on_result=on_result)
+    resolve_targets(targets)  # an unknown name fails before anything runs
+    return run_tests(project, targets, out, tolerance=tolerance, on_result=on_result)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a library function, not a pytest test
