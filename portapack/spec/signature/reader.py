@@ -21,6 +21,7 @@ from portapack.spec.signature.annotations import (
     RULES_BY_KIND,
     SCALARS,
     AnnotationReader,
+    module_aliases,
     subscript_args,
     type_name,
 )
@@ -140,6 +141,7 @@ class _Reader:
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(Problem(self.rel, f"cannot read the predictor file: {exc}"))
             return None
+        self.annotations.aliases = module_aliases(tree)
         classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         cls = classes.get(class_name)
         if cls is None:
@@ -150,8 +152,10 @@ class _Reader:
         methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         for needed in ("load", "predict"):
             if needed not in methods:
-                self.fail(cls, f"class '{class_name}' has no {needed}() method; define "
-                          f"'def {needed}(self{', **inputs' if needed == 'predict' else ''})' "
+                example = ("def predict(self, text: str, top_k: int = 3) -> dict', each input a "
+                           "typed keyword parameter (no *args or **kwargs)" if needed == "predict"
+                           else "def load(self)'")
+                self.fail(cls, f"class '{class_name}' has no {needed}() method; define '{example} "
                           "in the class body")
         init = methods.get("__init__")
         if init is not None and _required_params(init.args) > 1:
