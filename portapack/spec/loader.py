@@ -20,7 +20,7 @@ from portapack.errors import Problem, SpecError
 from portapack.spec.model import Spec, cross_field_problems
 from portapack.spec.server import NO_ENTRY
 from portapack.spec.signature import PredictorInfo, read_predictor
-from portapack.spec.yamlfile import clean_loc, problem_at, read_yaml, where
+from portapack.spec.yamlfile import clean_loc, problem_at, read_utf8, read_yaml, where
 
 SPEC_FILENAME = "portapack.yaml"
 # Never copied by the default `files:` (hidden files are skipped as well).
@@ -157,7 +157,12 @@ def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list
             problems.append(Problem(where(name, lines, ("requirements",)),
                                     f"requirements file '{spec.requirements}' not found"))
             return []
-        reqs = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        try:
+            text = read_utf8(path, spec.requirements)
+        except SpecError as exc:
+            problems += exc.problems
+            return []
+        reqs = [ln.split(" #")[0].strip() for ln in text.splitlines()]
         reqs = [r for r in reqs if r and not r.startswith("#")]
     for i, req in enumerate(reqs):
         if not req.strip() or "\n" in req or req.strip().startswith("-"):

@@ -13,11 +13,27 @@ from pydantic import BaseModel
 from portapack.errors import Problem, SpecError
 
 
+def decode_problem(rel: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    """Where a file stops being UTF-8 (line and byte offset), and the fix."""
+    line = data[:exc.start].count(b"\n") + 1
+    return Problem(f"{rel}:{line}", f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                   "cannot be decoded; save the file as UTF-8")
+
+
+def read_utf8(path: Path, rel: str) -> str:
+    """The text of ``path``; a file that is not UTF-8 is a :class:`SpecError` at its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(decode_problem(rel, data, exc)) from None
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """The document and the line of every key path in it (``("resources", "gpu")`` -> 5)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_utf8(path, path.name)
+    except OSError as exc:
         raise SpecError(Problem(path.name, f"cannot read the spec: {exc}")) from None
     try:
         node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -26,6 +26,7 @@ from portapack.spec.signature.annotations import (
     type_name,
 )
 from portapack.spec.signature.contract import REQUIRED, InputSpec, PredictorInfo
+from portapack.spec.yamlfile import read_utf8
 
 if TYPE_CHECKING:
     from portapack.spec.signature.model import InputsModel
@@ -134,11 +135,14 @@ class _Reader:
 
     def read(self, class_name: str) -> PredictorInfo | None:
         try:
-            tree = ast.parse(self.path.read_text(encoding="utf-8"), filename=self.rel)
+            tree = ast.parse(read_utf8(self.path, self.rel), filename=self.rel)
         except SyntaxError as exc:
             self.problems.append(Problem(f"{self.rel}:{exc.lineno}", f"syntax error: {exc.msg}"))
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except SpecError as exc:  # not UTF-8: the line and the fix
+            self.problems += exc.problems
+            return None
+        except OSError as exc:
             self.problems.append(Problem(self.rel, f"cannot read the predictor file: {exc}"))
             return None
         self.annotations.aliases = module_aliases(tree)
