@@ -78,7 +78,9 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
               help="Compare floats within this relative/absolute tolerance (default: exact).")
 @click.option("--image", is_flag=True,
               help="Also build each artifact that is a Docker image and test it in a container.")
-@click.option("--base-image", default=None, help="Base image for --image.")
+@click.option("--base-image", default=None,
+              help="Base image of the images --image and a server: project build (default: the "
+              "artifact's own, python:X.Y-slim).")
 @json_option
 @handles_errors
 def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
@@ -109,7 +111,7 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:  # the model's own prints must not corrupt --json output
         report = run_tests(project, list(targets), out, tolerance=tolerance, on_result=show,
-                           extra_runtimes=extra)
+                           extra_runtimes=extra, base_image=base_image)
     if as_json:
         emit_json(report.to_json())
     else:

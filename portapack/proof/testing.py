@@ -67,13 +67,14 @@ def run_tests(
     python: str | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
     extra_runtimes: dict[str, Callable[[], Runtime]] | None = None,
+    base_image: str | None = None,
 ) -> TestReport:
     """Build ``targets`` into ``out``, then run every example everywhere."""
     if project.spec.server is not None:  # an HTTP server: HTTP examples, server runtimes
         from portapack.proof.server_testing import run_server_tests
 
         return run_server_tests(project, targets, out, on_result=on_result,
-                                extra_runtimes=extra_runtimes)
+                                extra_runtimes=extra_runtimes, base_image=base_image)
     report = TestReport()
 
     def record(result: CaseResult) -> None:
