@@ -98,7 +98,8 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     extra = {}
     # A server: project's RunPod runtime is already its image in a container.
     for target in resolve_targets(list(targets)) if image and not project.spec.server else []:
-        if target.image_runtime:  # the artifacts that are images, run in a real container
+        # The artifacts that are images, run in a real container (not one "all" leaves out).
+        if target.image_runtime and not target.for_project(project).validate(project):
             factory = target.resolve_ref(target.image_runtime)
             extra[f"{target.name}-image"] = factory(project, out, base_image)
 
