@@ -5,15 +5,20 @@
 #   1. apt-installs docker.io, debootstrap, docker-registry (+ curl, ca-certificates);
 #   2. starts dockerd in the background if no engine answers `docker info`;
 #   3. builds the base image portapack/python:3.11-bookworm from a debootstrap rootfs
-#      (cached as a tarball under /var/cache/portapack), with the host's CA bundle in it;
+#      (cached as a tarball under /var/cache/portapack), with the host's CA bundle in it,
+#      and ALSO tags it python:3.11-slim: the artifacts' own default base (the RunPod
+#      Dockerfile's), which tests, `make bench` and `portapack test` use by default;
 #   4. starts a plain-HTTP registry on 127.0.0.1:5005 if nothing answers /v2/ there;
 #   5. prints a summary.
 # Idempotent: a second run only checks. Run as root. Exits non-zero with a message on failure.
 #
-# Overridable: PORTAPACK_BASE_IMAGE, PORTAPACK_REGISTRY_ADDR, PORTAPACK_DEBIAN_MIRROR.
+# Overridable: PORTAPACK_BASE_IMAGE, PORTAPACK_DEFAULT_BASE_TAG, PORTAPACK_REGISTRY_ADDR,
+# PORTAPACK_DEBIAN_MIRROR.
 set -Eeuo pipefail
 
 BASE_IMAGE="${PORTAPACK_BASE_IMAGE:-portapack/python:3.11-bookworm}"
+# bookworm's python3 is 3.11: the local image stands in for the artifacts' default base.
+DEFAULT_BASE_TAG="${PORTAPACK_DEFAULT_BASE_TAG:-python:3.11-slim}"
 REGISTRY_ADDR="${PORTAPACK_REGISTRY_ADDR:-127.0.0.1:5005}"
 MIRROR="${PORTAPACK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
@@ -172,6 +177,16 @@ EOF
   say "built $BASE_IMAGE"
 fi
 
+# The same image under the artifacts' default base name (Docker Hub is unreachable here).
+# Re-tagged on every run, so it always follows a rebuilt $BASE_IMAGE.
+if [[ $(docker image inspect --format '{{.Id}}' "$DEFAULT_BASE_TAG" 2>/dev/null) \
+      != $(docker image inspect --format '{{.Id}}' "$BASE_IMAGE") ]]; then
+  docker tag "$BASE_IMAGE" "$DEFAULT_BASE_TAG"
+  say "tagged $BASE_IMAGE as $DEFAULT_BASE_TAG"
+else
+  say "$DEFAULT_BASE_TAG is $BASE_IMAGE"
+fi
+
 # ---------------------------------------------------------------- 4. registry
 registry_up() {
   curl -fsS -o /dev/null --max-time 3 "http://$REGISTRY_ADDR/v2/" 2>/dev/null
@@ -220,7 +235,7 @@ size=$(docker image inspect --format '{{.Size}}' "$BASE_IMAGE" 2>/dev/null || ec
 cat <<EOF
 [docker-setup] ready in $((SECONDS - T0))s
   docker:     client $client ($(command -v docker)), engine $server; dockerd log $DOCKERD_LOG
-  base image: $BASE_IMAGE ($((size / 1000000)) MB); rootfs cache $ROOTFS_TAR
+  base image: $BASE_IMAGE, also tagged $DEFAULT_BASE_TAG ($((size / 1000000)) MB); rootfs cache $ROOTFS_TAR
   registry:   http://$REGISTRY_ADDR (push as localhost:${REGISTRY_ADDR##*:}/NAME:TAG); log $REGISTRY_LOG
   build:      docker build --build-arg BASE_IMAGE=$BASE_IMAGE -t localhost:${REGISTRY_ADDR##*:}/NAME:TAG DIR
 EOF

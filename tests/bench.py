@@ -18,7 +18,7 @@ of a few runs, measured in this one run so the comparisons are fair:
 
 Without a Docker engine (or the base image), (b) and (c)'s container rows are skipped, saying why.
 Environment: BENCH_RUNS (default 3), BENCH_COLD_BUILDS (default 3: each is up to ~40 s),
-BENCH_BASE_IMAGE (default portapack/python:3.11-bookworm).
+BENCH_BASE_IMAGE (default python:3.11-slim, the RunPod Dockerfile's own base).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ PORTAPACK = [sys.executable, "-m", "portapack.cli"]
 TRUSS = str(BIN / "truss") if (BIN / "truss").exists() else "truss"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 COLD_BUILDS = int(os.environ.get("BENCH_COLD_BUILDS", "3"))
-BASE = os.environ.get("BENCH_BASE_IMAGE", "portapack/python:3.11-bookworm")
+BASE = os.environ.get("BENCH_BASE_IMAGE", "python:3.11-slim")
 REQUEST = {"text": "I love it, love it!"}
 
 rows: list[tuple[str, str, str, str]] = []  # (section, measurement, value, notes)

@@ -12,7 +12,9 @@ import pytest
 
 from portapack.proof.engine import DockerUnavailable, buildkit_command, docker_client
 
-BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "portapack/python:3.11-bookworm")
+# The artifacts' own default base (the RunPod Dockerfile's): what a user's Docker pulls, and
+# what .ci/docker-setup.sh also tags its locally built Debian Python image as.
+BASE = os.environ.get("PORTAPACK_TEST_BASE_IMAGE", "python:3.11-slim")
 REQUIRED = os.environ.get("PORTAPACK_REQUIRE_DOCKER") == "1"
 
 

@@ -395,8 +395,9 @@ def literal_choices(annotation: ast.expr) -> list[Any]:
 
 
 def inputs_model(module: ast.Module) -> dict[str, dict[str, Any]]:
-    """The ``Inputs`` pydantic model: per field, its default, description and choices."""
-    cls = next(n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Inputs")
+    """The ``Inputs`` pydantic model: per field, its default, description and choices (Modal's
+    sits inside ``with image.imports():``)."""
+    cls = next(n for n in ast.walk(module) if isinstance(n, ast.ClassDef) and n.name == "Inputs")
     fields = {}
     for stmt in cls.body:
         if not isinstance(stmt, ast.AnnAssign):

@@ -59,3 +59,28 @@ def test_test_without_examples_is_a_spec_error(tmp_path):
     spec.write_text(yaml.safe_dump(data))
     with pytest.raises(portapack.SpecError, match="no examples"):
         portapack.test(project, targets=["runpod"], out=tmp_path / "out")
+
+
+# -- Project.with_options -------------------------------------------------------------------------
+def test_with_options_changes_an_option_and_the_build_carries_it(tmp_path):
+    import json
+
+    project = portapack.load_project(copy_example("text-stats", tmp_path / "proj"))
+    changed = project.with_options({"targets": {"runpod": {"container_disk_gb": 40}}})
+    assert changed.spec.targets.runpod.container_disk_gb == 40
+    assert project.spec.targets.runpod.container_disk_gb == 20  # the original is untouched
+    assert changed.spec.resources == project.spec.resources  # a deep merge: the rest stays
+    again = changed.with_options({"resources": {"cpu": 2}})  # merged over the first change
+    assert (again.spec.targets.runpod.container_disk_gb, again.spec.resources.cpu) == (40, 2)
+    built = portapack.build(changed, "runpod", tmp_path / "out")["runpod"].path
+    assert json.loads((built / "endpoint.json").read_text())["disk"] == 40
+
+
+def test_with_options_validates_like_the_spec_file(tmp_path):
+    project = portapack.load_project(copy_example("text-stats", tmp_path / "proj"))
+    with pytest.raises(portapack.SpecError) as caught:
+        project.with_options({"targets": {"runpod": {"container_disk_gb": "forty"}}})
+    assert str(caught.value).startswith("with_options targets.runpod.container_disk_gb: ")
+    assert "'forty'" in str(caught.value)
+    with pytest.raises(portapack.SpecError, match="did you mean 'container_disk_gb'"):
+        project.with_options({"targets": {"runpod": {"container_dsk_gb": 40}}})

@@ -304,20 +304,18 @@ def test_a_failing_build_removes_the_parent_dirs_it_created(tmp_path):
 
 # -- strict ----------------------------------------------------------------------------------------
 STRICT_CASES = {
+    # cpu: 1 and min_replicas: 0 are the defaults written out: they ask for nothing
     "text-stats": {
-        "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout"],
-        "truss": ["scaling.min_replicas", "scaling.max_replicas", "scaling.idle_timeout",
-                  "scaling.timeout"],
-        # a CPU endpoint takes a power-of-two vcpuCount >= 2: cpu 1 is rounded up to 2
-        "runpod": ["resources.memory", "resources.cpu"],
+        "cog": ["resources.memory", "scaling.idle_timeout", "scaling.timeout"],
+        "truss": ["scaling.max_replicas", "scaling.idle_timeout", "scaling.timeout"],
+        "runpod": ["resources.memory"],
         # Knative: idle_timeout is the scale-to-zero pod retention period
         "kserve": ["scaling.idle_timeout"],
     },
     "llm-chat": {
         "cog": ["resources.cpu", "resources.memory", "scaling.idle_timeout", "scaling.timeout",
                 "secrets", "env", "weights"],
-        "truss": ["scaling.min_replicas", "scaling.max_replicas", "scaling.idle_timeout",
-                  "scaling.timeout"],
+        "truss": ["scaling.max_replicas", "scaling.idle_timeout", "scaling.timeout"],
         # GPU workers: CPUs come with the GPU type; hf:// at build has no HF_TOKEN
         "runpod": ["resources.memory", "resources.cpu", "weights"],
         "kserve": ["scaling.idle_timeout"],
@@ -369,10 +367,13 @@ def test_strict_passes_a_spec_every_target_expresses(tmp_path):
 def test_resources_cpu_set_yields_the_cog_note_and_the_runpod_vcpu_count(tmp_path, cpu):
     root = write_project(tmp_path / "proj", HEAD + f"resources:\n  cpu: {cpu}\n")
     result = portapack.build(root, "all", tmp_path / "out")
-    rounded = cpu != "2"  # RunPod takes a power of two from 2: 1 and 0.5 become 2 (a note)
-    assert [(n.target, n.feature) for n in result.notes] == [("cog", "resources.cpu")] + (
-        [("runpod", "resources.cpu")] if rounded else [])
-    assert "resources.cpu is not applied" in str(result["cog"].notes[0])
+    # cpu: 1 is the default written out: it asks for nothing, so nothing is noted (as unset).
+    # RunPod takes a power of two from 2: 0.5 becomes 2 (a note).
+    assert [(n.target, n.feature) for n in result.notes] == {
+        "2": [("cog", "resources.cpu")], "1": [],
+        "0.5": [("cog", "resources.cpu"), ("runpod", "resources.cpu")]}[cpu]
+    if cpu != "1":
+        assert "resources.cpu is not applied" in str(result["cog"].notes[0])
     endpoint = json.loads((result["runpod"].path / "endpoint.json").read_text())
     assert endpoint["cpu"] == [{"id": "cpu5c", "vcpuCount": 2}] and "gpu" not in endpoint
     config = yaml.safe_load((result["truss"].path / "config.yaml").read_text())

@@ -139,6 +139,8 @@ def test_init_validate_build_in_an_empty_directory(runner, workdir):
     for target in TARGET_NAMES:
         assert f"-> build/{target} (" in result.output
     assert_built(workdir / "build", TARGET_NAMES)
+    # A fresh starter builds clean: no note that would apply to every project.
+    assert "~" not in result.output, result.output
 
 
 def test_init_with_dir_and_name(runner, workdir):
@@ -299,8 +301,8 @@ def test_build_strict_with_approximations_exits_1_and_writes_nothing(runner, wor
     result = invoke(runner, "build", "--spec", str(project), "--out", str(out), "--strict")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: --strict: these would be approximated or left out:")
-    assert "  cog: resources.cpu: Replicate sizes CPU by hardware SKU" in result.stderr
     assert "  cog: resources.memory: Replicate sizes memory by hardware SKU" in result.stderr
+    assert "  cog: scaling.timeout: Cog has no per-prediction timeout setting" in result.stderr
     assert not out.exists()
     assert tree(project) == tree(REPO / "examples" / "text-stats")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,10 @@ def test_an_optional_secret_defaults_to_null_and_strict_bounds_become_cog_bounds
         "components"]["schemas"]["Input"]["properties"]
     assert props["api_key"]["default"] is None and props["api_key"]["x-cog-secret"] is True
     assert (props["count"]["minimum"], props["count"]["maximum"]) == (1, 9)
-    assert 0.0 < props["ratio"]["minimum"] < 1e-300 and 0.9999 < props["ratio"]["maximum"] < 1.0
+    # gt=0.0/lt=1.0 on a float: Cog has only ge/le, so Replicate shows the bounds themselves
+    # (not 5e-324), and run.py says what they stand for.
+    assert (props["ratio"]["minimum"], props["ratio"]["maximum"]) == (0, 1)
+    assert "# Cog has no strict bound: ge/le below stand for gt=0, lt=1; " in (edges / "run.py").read_text()
     assert props["params"]["type"] == "object" and props["opts"]["default"] == {"a": 1}
 
 
@@ -131,14 +135,17 @@ def test_coglet_loads_each_example_with_deprecation_warnings_as_errors(built, ex
     assert "DeprecationWarning" not in log and "deprecated" not in log.lower()
 
 
-def test_strict_bounds_get_422_like_ge_le_and_dicts_are_json_objects(edges):
+def test_bounds_are_enforced_and_served_as_written_and_dicts_are_json_objects(edges):
     with get_runtime("cog", edges, env=STRICT_WARNINGS) as runtime:
         ok = runtime.predict({"params": {"k": [1, {"x": None}]}, "count": 9, "ratio": 1e-300})
         edge_ok = runtime.predict({"params": {}, "count": 1, "ratio": 0.9999999})
         refused = [(name, runtime.predict({"params": {}, name: value}))
-                   for name, value in (("count", 0), ("count", 10), ("ratio", 0.0),
-                                       ("ratio", 1.0), ("scale", 0.5), ("scale", 4.5))]
+                   for name, value in (("count", 0), ("count", 10), ("scale", 0.5), ("scale", 4.5))]
+        # A float's strict bound passes Cog's ge/le; run.py's Inputs model refuses it.
+        at_bound = [(name, runtime.predict({"params": {}, name: value}))
+                    for name, value in (("ratio", 0.0), ("ratio", 1.0))]
         not_a_dict = runtime.predict({"params": "{\"k\": 1}"})
+        served = json.loads(urllib.request.urlopen(f"{runtime.url}/openapi.json", timeout=10).read())
         log = runtime.log_path.read_text(errors="replace")
     assert ok.ok, ok.error
     assert ok.output["params"] == {"k": [1, {"x": None}]} and ok.output["count"] == 9
@@ -148,6 +155,10 @@ def test_strict_bounds_get_422_like_ge_le_and_dicts_are_json_objects(edges):
         assert outcome.status == 422, (name, outcome)
         assert outcome.error.startswith(f"input '{name}': "), outcome.error
     assert not_a_dict.status == 422 and "input 'params'" in not_a_dict.error
+    for name, outcome in at_bound:
+        assert not outcome.ok and f"input '{name}': Input should be" in outcome.error, outcome
+    ratio = served["components"]["schemas"]["Input"]["properties"]["ratio"]
+    assert (ratio["minimum"], ratio["maximum"]) == (0, 1)  # what Replicate's form would show
     assert '"num_slots":3' in log  # @concurrent(max=3), as cog build bakes it into the image
 
 

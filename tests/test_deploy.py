@@ -801,6 +801,16 @@ def test_dry_run_plan_is_the_same_before_and_after_building(rig, no_network):
 
 
 # == Replicate (Cog) ==============================================================================
+def test_a_cog_plan_without_an_owner_shows_a_placeholder_and_the_fix(rig, no_network):
+    rig.options.owner = None
+    plan = rig.deploy("cog", dry_run=True)
+    shown = json.dumps(plan.to_json())
+    assert "None" not in shown and f"r8.im/<owner>/{rig.name}" in shown
+    assert plan.settings["owner"] == ("<owner> (no Replicate owner: pass --owner or set "
+                                      "targets.cog.owner in the spec)")
+    assert "no Replicate owner: pass --owner or set targets.cog.owner in the spec" in plan.problems
+
+
 def test_cog_deploy_creates_model_pushes_then_creates_deployment(rig):
     api = rig.replicate_api
     result = rig.deploy("cog")

@@ -8,6 +8,8 @@ client). No account is needed; nothing reaches Modal.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import threading
@@ -58,6 +60,41 @@ def test_the_cli_names_the_target_and_the_fix(tmp_path):
     assert result.exit_code == 2, result.output
     assert "target modal" in result.output and 'set python: "3.11"' in result.output
     assert "Traceback" not in result.output
+
+
+def test_target_all_builds_every_target_that_can_carry_the_spec_and_lists_the_rest(tmp_path):
+    """python "3.10" is allowed: "all" builds Cog, Truss and RunPod and lists Modal as refused."""
+    proj = make_project(tmp_path, python="3.10")
+    built = portapack.build(proj, "all", tmp_path / "api")
+    assert [b.target for b in built.builds] == ["cog", "truss", "runpod"]
+    assert [(r.target, r.reasons[0][:28]) for r in built.refused] == [
+        ("modal", 'python: "3.10" cannot deploy')]
+    result = CliRunner().invoke(main, ["build", "--spec", str(proj), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    assert "runpod  -> " in result.output and "modal   refused: python: \"3.10\"" in result.output
+    assert not (tmp_path / "out" / "modal").exists() and (tmp_path / "out" / "cog").is_dir()
+    result = CliRunner().invoke(main, ["build", "--spec", str(proj), "--out", str(tmp_path / "j"),
+                                       "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.output)["refused"][0]["target"] == "modal"
+
+
+def test_test_all_lists_a_refused_target_as_skipped_and_exits_3(tmp_path):
+    proj = make_project(tmp_path, python="3.10")
+    result = CliRunner().invoke(main, ["test", "--spec", str(proj), "--out", str(tmp_path / "out"),
+                                       "-t", "all"])
+    assert result.exit_code == 3, result.output
+    assert re.search(r"^modal +build +skip  refused: python", result.output, re.M), result.output
+    assert re.search(r"^runpod +example 1 +pass", result.output, re.M), result.output
+
+
+def test_cost_never_calls_a_refusing_target_the_cheapest(tmp_path):
+    from portapack.cost import estimate
+
+    report = estimate(portapack.load_project(make_project(tmp_path, python="3.10")), offline=True)
+    modal = next(c for c in report.targets if c.target == "modal")
+    assert not modal.fits and not modal.cheapest
+    assert modal.marks[0].startswith('cannot carry this spec: python: "3.10"')
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -114,3 +114,26 @@ def test_no_engine_gives_a_clear_error(monkeypatch, tmp_path):
     assert result.exit_code == 1
     assert "no Docker engine is reachable" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.docker
+def test_uv_trusts_the_system_ca_store_without_ca_variables(client, tmp_path):
+    """Behind a TLS-inspecting proxy the proxy's CA is in the base's system store only: no
+    SSL_CERT_FILE (CI's base sets one; a user's corporate base need not). uv's own roots
+    refuse the proxy (UnknownIssuer); the Dockerfile makes uv use the system store, as pip does."""
+    import subprocess
+
+    bare = "portapack-test/base-without-ca-env:latest"
+    container = client.containers.create(BASE)
+    try:  # the same files as BASE, but an image without any ENV (an export/import drops it)
+        subprocess.run(f"docker export {container.id} | docker import --change "
+                       "'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "
+                       f"- {bare}", shell=True, check=True, capture_output=True, timeout=300)
+    finally:
+        container.remove(force=True)
+    env = client.images.get(bare).attrs["Config"]["Env"]
+    assert not [e for e in env if e.startswith(("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA"))]
+    path = build_example("text-stats", tmp_path)
+    assert "UV_SYSTEM_CERTS=1" in (path / "Dockerfile").read_text()
+    result = build_image(path, "portapack-test/system-ca:latest", base_image=bare)
+    assert result.size > result.base_size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import sys
+import textwrap
 import types
 from pathlib import Path
 
@@ -82,12 +83,12 @@ def test_a_rule_added_to_the_model_reaches_validate_json(added_rules, tmp_path, 
 def test_a_rule_added_to_the_model_reaches_cogs_schema(added_rules, tmp_path):
     pred = portapack.load_project(write_project(tmp_path)).predictor
     assert cog_rules(pred) == {"word": {"max_length": 3}, "count": {"ge": 1, "le": 5},
-                               "ratio": {"ge": 5e-324}}
+                               "ratio": {"ge": 0}}
     props = openapi_schema(pred, [])["components"]["schemas"]["Input"]["properties"]
     assert props["count"] == {"x-order": 1, "title": "Count", "type": "integer", "minimum": 1,
                               "maximum": 5, "default": 3}
     assert props["word"] == {"x-order": 0, "title": "Word", "type": "string", "maxLength": 3}
-    assert props["ratio"]["minimum"] == 5e-324
+    assert props["ratio"]["minimum"] == 0  # gt=0 shown as 0, never 5e-324
 
 
 def test_a_rule_added_to_the_model_reaches_the_default_check(added_rules, tmp_path):
@@ -115,13 +116,15 @@ def test_without_the_added_rules_nothing_of_it_shows(tmp_path):
 
 
 def shipped_inputs_model(source: str):
-    """The ``Inputs`` class exactly as a generated file defines it, executed on its own."""
+    """The ``Inputs`` class exactly as a generated file defines it, executed on its own (Modal's
+    sits inside ``with image.imports():``)."""
     tree = ast.parse(source)
-    (node,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Inputs"]
+    (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "Inputs"]
     module = types.ModuleType("shipped_inputs")  # a module, as pydantic resolves names there
     sys.modules[module.__name__] = module
     try:
-        exec(HEADER + ast.get_source_segment(source, node), module.__dict__)  # noqa: S102
+        code = textwrap.dedent(" " * node.col_offset + ast.get_source_segment(source, node))
+        exec(HEADER + code, module.__dict__)  # noqa: S102
         return module.Inputs
     finally:
         del sys.modules[module.__name__]
@@ -147,8 +150,9 @@ def test_every_artifact_ships_the_model_validate_json_prints(example):
 @pytest.mark.parametrize(("schema", "bounds"), [
     ({"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10}, {"ge": 1, "le": 9}),
     ({"type": "integer", "minimum": 2, "exclusiveMinimum": 0}, {"ge": 2}),
-    ({"type": "number", "exclusiveMinimum": 0}, {"ge": 5e-324}),
-    ({"type": "number", "exclusiveMaximum": 1}, {"le": 0.99999999999999}),
+    ({"type": "number", "exclusiveMinimum": 0}, {"ge": 0}),
+    ({"type": "number", "exclusiveMaximum": 1}, {"le": 1}),
+    ({"type": "number", "exclusiveMinimum": 0.5, "maximum": 2.5}, {"ge": 0.5, "le": 2.5}),
     ({"type": "number", "minimum": 0.5, "maximum": 2.0}, {"ge": 0.5, "le": 2.0}),
     ({"type": "string", "maxLength": 3}, {}),
 ])

@@ -137,6 +137,29 @@ def test_modal_app_imports_offline(built, example):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"name": spec.name, "cls": ["Model"]}
 
 
+@pytest.fixture(scope="module")
+def modal_only_python() -> Path:
+    """A uv env with nothing but modal, at pyproject's pin: what `modal deploy` needs on the
+    user's machine (the model's and the adapter's own packages install in the image only)."""
+    import tomllib
+
+    from portapack.proof.envs import ensure_env
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    env = ensure_env("modal-only", packages=extras["modal"])
+    assert subprocess.run([env.python, "-c", "import pydantic"], capture_output=True).returncode != 0
+    return env.python
+
+
+@pytest.mark.parametrize("example", ["text-stats", "image-filter", "kitchen-sink", "tiny-llm"])
+def test_modal_app_imports_with_only_modal_installed(built, modal_only_python, example):
+    result = subprocess.run(
+        [modal_only_python, "-c", "import modal_app; print(modal_app.app.name)"],
+        cwd=built[example]["modal"].path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == project(example).spec.name
+
+
 @pytest.mark.parametrize("example", PREDICTORS)
 def test_runpod_handler_and_dockerfile_shape(built, example):
     path = built[example]["runpod"].path

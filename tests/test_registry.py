@@ -182,3 +182,26 @@ def test_a_plugin_that_is_not_a_target_is_named(tmp_path):
     assert result.returncode == 2
     assert "target 'odd' (plugin: odd-plugin 1.0): os:path must be a portapack.targets.Target" \
         in result.stderr
+
+
+def test_target_names_are_case_insensitive_and_comma_lists_work():
+    from portapack.targets import means_all, resolve_targets
+
+    assert canonical_name("Modal") == "modal" and canonical_name("REPLICATE") == "cog"
+    assert [t.name for t in resolve_targets(["modal,Cog"])] == ["modal", "cog"]
+    assert [t.name for t in resolve_targets(["cog", "truss, runpod", "COG"])] == ["cog", "truss", "runpod"]
+    assert means_all(["modal,ALL"]) and not means_all("modal")
+
+
+def test_the_cli_takes_mixed_case_names_and_comma_lists(tmp_path):
+    from click.testing import CliRunner
+
+    from portapack.cli import main
+
+    spec = Path(__file__).resolve().parent.parent / "examples" / "text-stats"
+    for args, built in ((["-t", "Modal"], ["modal"]), (["--target", "modal,cog"], ["modal", "cog"]),
+                        (["-t", "cog", "-t", "TRUSS"], ["cog", "truss"])):
+        out = tmp_path / "-".join(built)
+        result = CliRunner().invoke(main, ["build", "--spec", str(spec), "--out", str(out), *args])
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in out.iterdir()) == sorted(built)

@@ -90,6 +90,40 @@ def test_comments_show_a_marked_placeholder_not_at_file(built):
     assert "@cat.png" not in handler + app
 
 
+def test_truss_config_example_is_the_placeholder_not_at_file(built):
+    import yaml
+
+    config = yaml.safe_load((built / "truss" / "config.yaml").read_text())
+    assert config["model_metadata"]["example_model_input"]["image"] == "<data: URI of cat.png>"
+
+
+def test_artifacts_of_a_test_run_are_those_of_a_build(built, tmp_path):
+    """`portapack test` sends the example file as a data: URI; its artifacts still show the
+    placeholder (identical to `portapack build`'s), never that URI inlined."""
+    from portapack.proof.testing import run_tests
+
+    run_tests(portapack.load_project(IMAGE), ["modal", "truss", "runpod"], tmp_path)
+    for target in ("modal", "truss", "runpod"):
+        for name in ("README.md", "config.yaml", "modal_app.py", "handler.py"):
+            if (built / target / name).is_file():
+                assert (tmp_path / target / name).read_text() == (built / target / name).read_text()
+        assert "data:image/png;base64,iVBOR" not in "".join(
+            p.read_text() for p in (tmp_path / target).rglob("*") if p.suffix in (".md", ".py", ".yaml"))
+
+
+def test_a_data_uri_written_in_the_spec_is_shown_short(tmp_path):
+    project = tmp_path / "inline"
+    shutil.copytree(IMAGE, project, ignore=shutil.ignore_patterns("build"))
+    spec = project / "portapack.yaml"
+    spec.write_text(spec.read_text().replace('"@cat.png"', '"' + data_uri(IMAGE / "cat.png") + '"'))
+    build(spec, ["all"], tmp_path / "out")
+    for target in ("modal", "truss", "runpod", "cog"):
+        text = "".join(p.read_text() for p in (tmp_path / "out" / target).rglob("*")
+                       if p.suffix in (".md", ".py", ".yaml") and p.name != "portapack_files.py")
+        assert "iVBOR" not in text and "<data: URI, image/png>" in text, target
+    assert served_example(portapack.load_project(project)) == {"image": data_uri(IMAGE / "cat.png")}
+
+
 @pytest.mark.parametrize("target, says", [
     ("cog", ["are `cog.Path`", "Replicate each file is uploaded",
              "a local Cog server returns a `data:` URI"]),

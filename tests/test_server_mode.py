@@ -278,3 +278,42 @@ def test_a_server_project_with_nothing_beside_the_spec_builds_an_importable_moda
     done = subprocess.run([sys.executable, "-W", "error", "-c", "import modal_app"],
                           cwd=built["modal"].path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+# -- the base image of the images server mode builds ----------------------------------------------
+def test_server_images_build_from_the_artifacts_own_base_unless_told(tmp_path, monkeypatch):
+    """Not CI's local image name: python:X.Y-slim (the RunPod Dockerfile's own default, what
+    a user's Docker pulls); --base-image reaches the build."""
+    from portapack.proof import engine
+    from portapack.targets.runpod.server import RunpodServerRuntime
+    from portapack.targets.truss.server import LOCAL_DOCKERFILE
+
+    project = portapack.load_project(TINY)
+    built = portapack.build(project, "runpod", tmp_path / "out")["runpod"].path
+    assert "ARG BASE_IMAGE=python:3.11-slim" in (built / "Dockerfile").read_text()
+    assert LOCAL_DOCKERFILE.format(python="3.12", requirements="").startswith(
+        "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}\n")
+    asked = []
+
+    def record(build_dir, tag, *, base_image=None, **_):
+        asked.append(base_image)
+        raise engine.PortapackError("recorded")
+
+    monkeypatch.setattr(engine, "build_image", record)
+    for base in (None, "registry.example/py:3.11"):
+        with pytest.raises(engine.PortapackError):
+            RunpodServerRuntime(built, project=project, base_image=base).start()
+    assert asked == [None, "registry.example/py:3.11"]  # None: the Dockerfile's python:3.11-slim
+
+
+def test_portapack_test_passes_base_image_to_a_server_projects_images(tmp_path):
+    from click.testing import CliRunner
+    from dockerenv import engine_with_base
+
+    from portapack.cli import main
+
+    engine_with_base()
+    result = CliRunner().invoke(main, ["test", "--spec", str(TINY), "-t", "runpod", "--out",
+                                       str(tmp_path / "out"), "--base-image", "no-such/base:0"])
+    assert result.exit_code == 1, result.output
+    assert "no-such/base" in result.output and "pass --base-image" in result.output

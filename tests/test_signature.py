@@ -230,8 +230,9 @@ def test_output_kinds_and_streaming(tmp_path, returns, body, expected):
 @pytest.mark.parametrize(("param", "message"), [
     ("text", "input 'text' needs a type hint, e.g. 'text: str'"),
     ("tags: set[str]", "input 'tags': unsupported type 'set[str]'"),
-    ("pair: tuple", "input 'pair': unsupported type 'tuple'; use str, int, float, bool, "
-                    "list[str|int|float|bool] or dict"),
+    ("pair: tuple", "input 'pair': unsupported type 'tuple'; use str, int, float, bool, Path, "
+                    "list[str|int|float|bool], dict, Literal[...], T | None or Annotated[T, Field(...)] "
+                    "(a type alias is followed only as a plain module-level assignment, e.g. Cm = float)"),
     ("pair: tuple[int, int]", "input 'pair': unsupported type 'tuple[int, int]'"),
     ("x: bytes", "input 'x': unsupported type 'bytes'"),
     ("words: list", "input 'words': give the item type, e.g. list[str]"),
@@ -311,7 +312,9 @@ def test_every_input_problem_is_reported_at_once(tmp_path):
     source = predictor_source("a", "b: set[int]", "json: str", "c: int = 'x'", "ok: str = 'fine'")
     assert problems(tmp_path, source) == [
         f"predict.py:{line_of(source, '        a,')}: input 'a' needs a type hint, e.g. 'a: str'",
-        f"predict.py:{line_of(source, 'b: set')}: input 'b': unsupported type 'set[int]'",
+        f"predict.py:{line_of(source, 'b: set')}: input 'b': unsupported type 'set[int]'; use str, "
+        "int, float, bool, Path, list[str|int|float|bool], dict, Literal[...], T | None or "
+        "Annotated[T, Field(...)]",
         f"predict.py:{line_of(source, 'json: str')}: input 'json': this name is reserved by the "
         "generated code (pydantic or the platforms); rename the parameter",
         f"predict.py:{line_of(source, 'c: int')}: input 'c': default 'x' does not fit its type "
@@ -377,8 +380,34 @@ def test_missing_load_and_predict_are_both_reported(tmp_path):
         "predict.py:3: class 'Predictor' has no load() method; define 'def load(self)' in the "
         "class body",
         "predict.py:3: class 'Predictor' has no predict() method; define "
-        "'def predict(self, **inputs)' in the class body",
+        "'def predict(self, text: str, top_k: int = 3) -> dict', each input a typed keyword "
+        "parameter (no *args or **kwargs) in the class body",
     ]
+
+
+def test_the_missing_predict_hint_is_a_signature_the_reader_takes(tmp_path):
+    """The hint used to say 'def predict(self, **inputs)', which is then refused."""
+    hint = problems(tmp_path, "class Predictor:\n    def load(self): ...\n")[0]
+    signature = hint.split("define '")[1].split("'")[0]
+    info = read(tmp_path, f"class Predictor:\n    def load(self): ...\n    {signature}: ...\n")
+    assert [i.name for i in info.inputs] == ["text", "top_k"]
+
+
+@pytest.mark.parametrize("alias", ["Cm = float", "Cm: TypeAlias = float",
+                                   "Cm = Annotated[float, Field(gt=0)]", "Cm = float | None"])
+def test_a_module_level_type_alias_is_followed(tmp_path, alias):
+    source = ("from typing import Annotated, TypeAlias\nfrom pydantic import Field\n\n" + alias
+              + "\n\n\nclass Predictor:\n    def load(self): ...\n"
+              "    def predict(self, width: Cm = 1.5) -> float: ...\n")
+    (width,) = read(tmp_path, source).inputs
+    assert width.kind == "float" and width.default == 1.5
+
+
+def test_an_alias_that_is_not_plain_says_so(tmp_path):
+    source = ("def make():\n    return float\n\nCm = make()\n\n\nclass Predictor:\n"
+              "    def load(self): ...\n    def predict(self, width: Cm) -> float: ...\n")
+    (message,) = problems(tmp_path, source)
+    assert "unsupported type 'Cm'" in message and "a type alias is followed only as a plain" in message
 
 
 def test_init_with_required_arguments(tmp_path):

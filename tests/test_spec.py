@@ -6,6 +6,7 @@ checks either the validated :class:`Project` or the exact problems of the ``Spec
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -661,11 +662,35 @@ def test_secret_that_would_clash_with_an_input_on_cog(tmp_path):
     (tmp_path / "portapack.yaml").write_text(
         "name: demo\npredictor: predict.py:Predictor\nsecrets: [HF_TOKEN]\n")
     project = portapack.load_project(tmp_path)
-    with pytest.raises(SpecError) as info:
-        portapack.build(project, "all", tmp_path / "out")
+    built = portapack.build(project, "all", tmp_path / "all")  # every target that can carry it
+    assert [b.target for b in built.builds] == ["modal", "truss", "runpod"]
+    assert [r.target for r in built.refused] == ["cog"]
+    with pytest.raises(SpecError) as info:  # named on purpose: an error
+        portapack.build(project, "cog", tmp_path / "out")
     [problem] = info.value.problems
     assert problem.where == "target cog"
     assert "HF_TOKEN would clash with predict()'s input 'hf_token' on Cog" in problem.message
     assert not (tmp_path / "out").exists()  # refused before anything was written
     built = portapack.build(project, ["modal", "truss", "runpod"], tmp_path / "out")
     assert [b.target for b in built.builds] == ["modal", "truss", "runpod"]
+
+# -- files that are not UTF-8 -------------------------------------------------------------------
+@pytest.mark.parametrize("broken", ["portapack.yaml", "predict.py", "requirements.txt"])
+def test_a_file_that_is_not_utf8_names_the_file_the_line_and_the_fix(tmp_path, broken):
+    from portapack.building.starter import write_starter
+
+    write_starter(tmp_path, "demo")
+    spec = tmp_path / "portapack.yaml"
+    if broken == "requirements.txt":
+        (tmp_path / "requirements.txt").write_text("# pins\npydantic>=2\nclick\n")
+        spec.write_text(re.sub(r"requirements:\n(  - .*\n)+", "requirements: requirements.txt\n",
+                               spec.read_text()))
+    path = tmp_path / broken
+    lines = path.read_bytes().split(b"\n")
+    lines[2] += " # caf\xe9".encode("latin-1")  # Latin-1, as an old editor saves it
+    path.write_bytes(b"\n".join(lines))
+    offset = len(b"\n".join(lines[:2])) + 1 + len(lines[2]) - 1
+    with pytest.raises(SpecError) as info:
+        portapack.load_project(tmp_path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{broken}:3: not UTF-8: byte 0xe9 at offset {offset} cannot be decoded; save the file as UTF-8"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from portapack import __version__
 from portapack.errors import BuildError, Problem, SpecError
 from portapack.spec.loader import Project, load_project
-from portapack.targets import Note, resolve_targets
+from portapack.targets import Note, means_all, resolve_targets
 
 MARKER = ".portapack-build.json"
 
@@ -32,9 +32,21 @@ class TargetBuild:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A target that cannot carry this spec (``--target all`` skips it): why, each reason."""
+
+    target: str
+    reasons: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.target}: {'; '.join(self.reasons)}"
+
+
+@dataclass(frozen=True)
 class BuildResult:
     out: Path
     builds: list[TargetBuild]
+    refused: list[Refused] = field(default_factory=list)  # only with "all"
 
     @property
     def notes(self) -> list[Note]:
@@ -48,6 +60,8 @@ def project_digest(project: Project) -> str:
     """A digest of everything a build depends on: spec, shipped files, portapack's version."""
     h = hashlib.sha256(__version__.encode())
     h.update(project.spec_path.read_bytes())
+    if project.overrides:  # Project.with_options(): not in the file, but built all the same
+        h.update(json.dumps(project.overrides, sort_keys=True, default=str).encode())
     h.update("\n".join(project.requirements).encode())  # also when they come from a file
     for rel in project.files:
         h.update(rel.encode() + b"\0" + (project.root / rel).read_bytes())
@@ -63,6 +77,10 @@ def build(
 ) -> BuildResult:
     """Build ``targets`` ("all", a name, or a list) from the spec into ``out/<target>/``.
 
+    "all" means every target that can carry this spec: one that refuses it is left out and
+    listed in ``BuildResult.refused`` with its reasons (a target named on purpose that
+    refuses raises :class:`SpecError`, as does "all" when every target refuses).
+
     ``spec`` is a portapack.yaml path, its folder, or an already loaded :class:`Project`.
     With ``strict``, anything a target would approximate or leave out is an error.
     """
@@ -71,9 +89,14 @@ def build(
         raise BuildError(f"{out} is a file; choose another --out")
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     chosen = [t.for_project(project) for t in resolve_targets(targets)]  # server: mode or not
-    refused = [Problem(f"target {t.name}", p) for t in chosen for p in t.validate(project)]
-    if refused:  # impossible on that platform, not an approximation: nothing is written
-        raise SpecError(refused)
+    reasons = {t.name: t.validate(project) for t in chosen}
+    every = means_all(targets)
+    refused = [Refused(name, list(r)) for name, r in reasons.items() if r]
+    if refused and (not every or len(refused) == len(chosen)):
+        # A target named on purpose that cannot carry the spec (or none that can): an error,
+        # nothing is written. With "all", the targets that can are built, the others listed.
+        raise SpecError([Problem(f"target {r.target}", m) for r in refused for m in r.reasons])
+    chosen = [t for t in chosen if not reasons[t.name]]
     notes = {t.name: t.notes(project) for t in chosen}
     if strict and any(notes.values()):
         lines = [f"  {name}: {n}" for name, ns in notes.items() for n in ns]
@@ -111,7 +134,7 @@ def build(
                 folder.rmdir()
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(out, builds)
+    return BuildResult(out, builds, refused)
 
 
 def read_marker(path: Path) -> dict | None:

@@ -71,14 +71,17 @@ def predict(spec_path: Path | None, pairs: tuple[str, ...], as_json: bool) -> No
 
 @click.command(name="test")
 @spec_option
-@target_option("{targets} or all; repeatable.", "targets", multiple=True,
+@target_option("{targets} or all (a target that cannot carry the spec is listed as skipped, "
+               "exit code 3); repeatable or comma-separated.", "targets", multiple=True,
                default=("all",), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True)
 @click.option("--tolerance", type=float, default=None,
               help="Compare floats within this relative/absolute tolerance (default: exact).")
 @click.option("--image", is_flag=True,
               help="Also build each artifact that is a Docker image and test it in a container.")
-@click.option("--base-image", default=None, help="Base image for --image.")
+@click.option("--base-image", default=None,
+              help="Base image of the images --image and a server: project build (default: the "
+              "artifact's own, python:X.Y-slim).")
 @click.option("--device", type=click.Choice(["auto", "cpu"]), default="auto", show_default=True,
               help="cpu: run a GPU spec's predictions on this machine's CPU (rows marked "
               "'(cpu)') instead of skipping them where the GPU is missing.")
@@ -98,13 +101,14 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
     from portapack.targets import resolve_targets
 
     project = load_project(spec_path, exclude=(out.resolve(),))
-    chosen = [t.name for t in resolve_targets(list(targets))]
+    resolve_targets(list(targets))  # an unknown name fails before anything runs
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
     extra = {}
     # A server: project's RunPod runtime is already its image in a container.
     for target in resolve_targets(list(targets)) if image and not project.spec.server else []:
-        if target.image_runtime:  # the artifacts that are images, run in a real container
+        # The artifacts that are images, run in a real container (not one "all" leaves out).
+        if target.image_runtime and not target.for_project(project).validate(project):
             factory = target.resolve_ref(target.image_runtime)
             extra[f"{target.name}-image"] = factory(project, out, base_image)
 
@@ -116,8 +120,8 @@ def test_command(spec_path: Path | None, targets: tuple[str, ...], out: Path,
         echo_header()
     quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with quiet:  # the model's own prints must not corrupt --json output
-        report = run_tests(project, chosen, out, tolerance=tolerance, on_result=show,
-                           extra_runtimes=extra, device=device)
+        report = run_tests(project, list(targets), out, tolerance=tolerance, on_result=show,
+                           extra_runtimes=extra, device=device, base_image=base_image)
     if as_json:
         emit_json(report.to_json())
     else:

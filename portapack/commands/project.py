@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,8 @@ def _output(pred: PredictorInfo) -> str:
 
 @click.command()
 @spec_option
-@target_option("{targets} or all; repeatable.", "targets", multiple=True,
+@target_option("{targets} or all (every target that can carry the spec; the others are listed "
+               "and the exit code is 3); repeatable or comma-separated.", "targets", multiple=True,
                default=("all",), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
               help="Output folder; each target goes to OUT/<target>/.")
@@ -116,17 +118,22 @@ def build(spec_path: Path | None, targets: tuple[str, ...], out: Path, strict: b
 
     result = run_build(spec_path, list(targets), out, strict=strict)
     if as_json:
-        emit_json({"ok": True, "out": str(result.out), "targets": [
+        emit_json({"ok": not result.refused, "out": str(result.out), "targets": [
             {"target": b.target, "path": str(b.path), "files": b.files,
              "notes": [{"feature": n.feature, "message": n.message} for n in b.notes]}
-            for b in result.builds]})
-        return
-    for b in result.builds:
-        click.secho(f"{b.target:7} -> {display(b.path)} ({len(b.files)} files)", fg="green")
-        for note in b.notes:
-            click.secho(f"          ~ {note}", fg="yellow")
-    if result.notes:
-        click.echo("(~ approximated or left out; --strict makes these errors)")
+            for b in result.builds],
+            "refused": [{"target": r.target, "reasons": r.reasons} for r in result.refused]})
+    else:
+        for b in result.builds:
+            click.secho(f"{b.target:7} -> {display(b.path)} ({len(b.files)} files)", fg="green")
+            for note in b.notes:
+                click.secho(f"          ~ {note}", fg="yellow")
+        for r in result.refused:
+            click.secho(f"{r.target:7} refused: {'; '.join(r.reasons)}", fg="yellow")
+        if result.notes:
+            click.echo("(~ approximated or left out; --strict makes these errors)")
+    if result.refused:  # built what could be, but not everything asked for (as `test` skips)
+        sys.exit(3)
 
 
 @click.command()

@@ -143,6 +143,10 @@ def target_cost(project: Project, target: str, table: PriceTable, traffic: Traff
     idle = rule.idle_seconds if rule.idle_seconds is not None else project.spec.scaling.idle_timeout
     rate, missing = replica_rate(hardware, table)
     cost = TargetCost(target, hardware, rule, idle, asked_memory_gb(project), rate, missing)
+    from portapack.targets import get_target
+
+    for reason in get_target(target).for_project(project).validate(project):
+        cost.marks.append(f"cannot carry this spec: {reason}")  # never the cheapest that fits
     if cost.asked_memory_gb and cost.gpu_memory_gb and cost.gpu_memory_gb < cost.asked_memory_gb:
         cost.marks.append(f"less GPU memory than asked: {cost.gpu_memory_gb} GB < "
                           f"{cost.asked_memory_gb} GB")

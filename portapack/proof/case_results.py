@@ -13,10 +13,14 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portapack.proof.filecompare import file_difference, is_file_expectation, shorten
+
+if TYPE_CHECKING:
+    from portapack.building.builder import BuildResult
 
 
 @dataclass
@@ -97,3 +101,10 @@ def names_input(error: str | None, name: str) -> bool:
 
 
 __all__ = ["CaseResult", "TestReport", "names_input", "same"]
+
+
+def record_refused(result: BuildResult, record: Callable[[CaseResult], None]) -> None:
+    """A target "all" left out (it cannot carry this spec): a skipped row with the reason."""
+    for refused in result.refused:
+        record(CaseResult(refused.target, "build", False,
+                          skipped="refused: " + "; ".join(refused.reasons)))

@@ -130,8 +130,10 @@ def uv_environ() -> dict[str, str]:
     for pip, uv in (("PIP_INDEX_URL", "UV_INDEX_URL"), ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL")):
         if pip in env and uv not in env:
             env[uv] = env[pip]
-    if "SSL_CERT_FILE" not in env:
-        env.setdefault("UV_NATIVE_TLS", "1")  # the system's roots, as pip would use
+    if "SSL_CERT_FILE" not in env and "UV_NATIVE_TLS" not in env:
+        # The system's roots, as pip would use: UV_SYSTEM_CERTS since uv 0.13 (which warns
+        # that UV_NATIVE_TLS, the older name, is deprecated).
+        env.setdefault("UV_SYSTEM_CERTS", "1")
     return env
 
 

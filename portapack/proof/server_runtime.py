@@ -133,8 +133,11 @@ class ServerRuntime:
 
     description = "the server"
 
-    def __init__(self, build_dir: Path, *, project: Project | None = None, **_: Any):
+    def __init__(self, build_dir: Path, *, project: Project | None = None,
+                 base_image: str | None = None, **_: Any):
         self.build_dir = Path(build_dir)
+        # An image runtime builds FROM this (--base-image); None: the artifact's own default.
+        self.base_image = base_image
         if project is None:  # started from a build dir alone: its marker names the spec
             from portapack.building.builder import read_marker
             from portapack.spec.loader import load_project

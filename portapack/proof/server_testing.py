@@ -14,7 +14,7 @@ from typing import Any
 
 from portapack.building.builder import build
 from portapack.errors import PortapackError
-from portapack.proof.case_results import CaseResult, TestReport
+from portapack.proof.case_results import CaseResult, TestReport, record_refused
 from portapack.proof.server_runtime import HttpReply, ServerRuntime, lookup_text, stream_text
 from portapack.spec.loader import Project
 from portapack.spec.server import HttpExample, lookup
@@ -45,10 +45,12 @@ def check(example: HttpExample, reply: HttpReply) -> str | None:
     return None
 
 
-def run_server_tests(project: Project, targets: list[str], out: Path, *,
+def run_server_tests(project: Project, targets: str | list[str], out: Path, *,
                      on_result: Callable[[CaseResult], None] | None = None,
-                     extra_runtimes: dict[str, Callable[[], Any]] | None = None) -> TestReport:
-    """Build ``targets`` into ``out``, then send every example and a bad request to each."""
+                     extra_runtimes: dict[str, Callable[[], Any]] | None = None,
+                     base_image: str | None = None) -> TestReport:
+    """Build ``targets`` into ``out``, then send every example and a bad request to each
+    (the artifacts that are images built FROM ``base_image``, else their own default)."""
     from portapack.proof.runtimes import get_runtime
 
     report = TestReport()
@@ -59,8 +61,9 @@ def run_server_tests(project: Project, targets: list[str], out: Path, *,
             on_result(result)
 
     result = build(project, targets, out)
+    record_refused(result, record)
     runtimes: dict[str, Callable[[], Any]] = {
-        b.target: (lambda b=b: get_runtime(b.target, b.path, project=project))
+        b.target: (lambda b=b: get_runtime(b.target, b.path, project=project, base_image=base_image))
         for b in result.builds}
     runtimes.update(extra_runtimes or {})
     for target, make in runtimes.items():

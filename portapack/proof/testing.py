@@ -13,7 +13,7 @@ from typing import Any
 
 from portapack.building.builder import build
 from portapack.errors import PortapackError
-from portapack.proof.case_results import CaseResult, TestReport, names_input, same
+from portapack.proof.case_results import CaseResult, TestReport, names_input, record_refused, same
 from portapack.proof.causes import has_exception, short_cause
 from portapack.proof.filecompare import first_file_difference
 from portapack.proof.local import LocalPredictor, PredictorFailed, missing_module
@@ -62,7 +62,7 @@ def _breaking_value(i: InputSpec) -> Any:
 
 def run_tests(
     project: Project,
-    targets: list[str],
+    targets: str | list[str],
     out: Path,
     *,
     tolerance: float | None = None,
@@ -70,6 +70,7 @@ def run_tests(
     on_result: Callable[[CaseResult], None] | None = None,
     extra_runtimes: dict[str, Callable[[], Runtime]] | None = None,
     device: str = "auto",
+    base_image: str | None = None,
 ) -> TestReport:
     """Build ``targets`` into ``out``, then run every example everywhere. ``device="cpu"``
     runs a GPU spec's predictions on this machine's CPU (each row says so) instead of
@@ -80,9 +81,8 @@ def run_tests(
         from portapack.proof.server_testing import run_server_tests
 
         return run_server_tests(project, targets, out, on_result=on_result,
-                                extra_runtimes=extra_runtimes)
+                                extra_runtimes=extra_runtimes, base_image=base_image)
     report = TestReport()
-    project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
 
     on_cpu = device == "cpu" and project.spec.resources.gpu is not None
     logs = logs_dir(out)
@@ -99,12 +99,16 @@ def run_tests(
         if on_result:
             on_result(result)
 
+    # Built as `portapack build` builds it: the artifacts show "@cat.png" as their samples do,
+    # never a test run's inlined data: URI.
     result = build(project, targets, out)
     shutil.rmtree(logs, ignore_errors=True)  # this run's logs only
+    record_refused(result, record)
     if on_cpu:  # the artifacts are built as is; only the local runs are told to use no GPU
         report.note = (f"--device cpu: the spec asks for a GPU ({project.spec.resources.gpu}); "
                        "every prediction ran on this machine's CPU and the GPU was not used")
         project = _without_gpu(project)
+    project = with_example_files(project)  # "@cat.png" -> the file's data: URI, for every target
     runtimes: dict[str, Callable[[], Runtime]] = {
         b.target: (lambda b=b: get_runtime(b.target, b.path, python=python, project=project))
         for b in result.builds}
@@ -323,8 +327,8 @@ def test(
     project = spec if isinstance(spec, Project) else load_project(spec, exclude=(out,))
     if not project.spec.examples:
         raise SpecError("the spec has no examples: add some under 'examples:' to test against")
-    chosen = [t.name for t in resolve_targets(targets)]
-    return run_tests(project, chosen, out, tolerance=tolerance, on_result=on_result, device=device)
+    resolve_targets(targets)  # an unknown name fails before anything runs
+    return run_tests(project, targets, out, tolerance=tolerance, on_result=on_result, device=device)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a library function, not a pytest test

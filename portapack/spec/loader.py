@@ -6,10 +6,13 @@ Errors name the file, the line, the field path, the bad value and the fix; unkno
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,7 +20,7 @@ from portapack.errors import Problem, SpecError
 from portapack.spec.model import Spec, cross_field_problems
 from portapack.spec.server import NO_ENTRY
 from portapack.spec.signature import PredictorInfo, read_predictor
-from portapack.spec.yamlfile import problem_at, read_yaml, where
+from portapack.spec.yamlfile import clean_loc, problem_at, read_utf8, read_yaml, where
 
 SPEC_FILENAME = "portapack.yaml"
 # Never copied by the default `files:` (hidden files are skipped as well).
@@ -35,6 +38,22 @@ class Project:
     spec_path: Path
     requirements: tuple[str, ...]
     files: tuple[str, ...]  # POSIX paths relative to root, sorted
+    # What with_options() merged over the file (part of the build digest), and how it was loaded.
+    overrides: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    exclude: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+
+    def with_options(self, mapping: Mapping[str, Any]) -> Project:
+        """This project with ``mapping`` deep-merged into its spec (a nested dict, as the YAML
+        is written) and validated again as a spec file is: a bad value raises the usual
+        :class:`SpecError` naming the field. The spec file itself is not changed::
+
+            project.with_options({"targets": {"runpod": {"container_disk_gb": 40}}})
+        """
+        if not isinstance(mapping, Mapping):
+            raise SpecError(Problem("with_options", "expects a mapping such as "
+                                    "{'targets': {'runpod': {'container_disk_gb': 40}}}"))
+        overrides = _deep_merge(self.overrides, mapping)
+        return _load(self.spec_path, overrides, self.exclude)
 
 
 def find_spec(path: str | Path | None = None) -> Path:
@@ -53,17 +72,45 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
 
     ``exclude`` lists directories never copied (the build output, typically).
     """
-    spec_path = find_spec(path)
+    return _load(find_spec(path), {}, tuple(exclude))
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` merged in: mappings merge key by key, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _from_overrides(problem: Problem, loc: tuple, overrides: Mapping[str, Any]) -> Problem:
+    """A problem with a value that with_options() set is located there, not in the file."""
+    node: Any = overrides
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return problem
+        node = node[part]
+    dotted = problem.where.partition(" ")[2]
+    return Problem(f"with_options {dotted}".strip(), problem.message)
+
+
+def _load(spec_path: Path, overrides: Mapping[str, Any], exclude: tuple[Path, ...]) -> Project:
     rel_name = spec_path.name
     data, lines = read_yaml(spec_path)
+    data = _deep_merge(data, overrides)
     try:
         spec = Spec.model_validate(data, context={"cross_checks": False})
     except ValidationError as exc:
-        problems = [problem_at(rel_name, lines, err, Spec) for err in exc.errors()]
+        problems = [_from_overrides(problem_at(rel_name, lines, err, Spec), clean_loc(err["loc"]),
+                                    overrides) for err in exc.errors()]
         if "predictor" not in data and "server" not in data:  # the other rules did not run
             problems.append(Problem(where(rel_name, lines, ()), NO_ENTRY))
         raise SpecError(problems) from None
-    cross = [Problem(where(rel_name, lines, loc), msg) for loc, msg in cross_field_problems(spec)]
+    cross = [_from_overrides(Problem(where(rel_name, lines, loc), msg), loc, overrides)
+             for loc, msg in cross_field_problems(spec)]
     if cross:
         raise SpecError(cross)
     root = spec_path.parent.resolve()
@@ -85,7 +132,8 @@ def load_project(path: str | Path | None = None, *, exclude: tuple[Path, ...] = 
         problems += example_file_problems(spec, predictor, root, lambda loc: where(rel_name, lines, loc))
     if problems:
         raise SpecError(problems)
-    return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files))
+    return Project(spec, predictor, root, spec_path, tuple(requirements), tuple(files),
+                   overrides=dict(overrides), exclude=exclude)
 
 
 def _predictor(spec: Spec, root: Path, rel_name: str, lines: dict,
@@ -112,7 +160,12 @@ def _requirements(spec: Spec, root: Path, name: str, lines: dict, problems: list
             problems.append(Problem(where(name, lines, ("requirements",)),
                                     f"requirements file '{spec.requirements}' not found"))
             return []
-        reqs = [ln.split(" #")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        try:
+            text = read_utf8(path, spec.requirements)
+        except SpecError as exc:
+            problems += exc.problems
+            return []
+        reqs = [ln.split(" #")[0].strip() for ln in text.splitlines()]
         reqs = [r for r in reqs if r and not r.startswith("#")]
     for i, req in enumerate(reqs):
         if not req.strip() or "\n" in req or req.strip().startswith("-"):

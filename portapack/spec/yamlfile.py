@@ -13,11 +13,27 @@ from pydantic import BaseModel
 from portapack.errors import Problem, SpecError
 
 
+def decode_problem(rel: str, data: bytes, exc: UnicodeDecodeError) -> Problem:
+    """Where a file stops being UTF-8 (line and byte offset), and the fix."""
+    line = data[:exc.start].count(b"\n") + 1
+    return Problem(f"{rel}:{line}", f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+                   "cannot be decoded; save the file as UTF-8")
+
+
+def read_utf8(path: Path, rel: str) -> str:
+    """The text of ``path``; a file that is not UTF-8 is a :class:`SpecError` at its line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(decode_problem(rel, data, exc)) from None
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """The document and the line of every key path in it (``("resources", "gpu")`` -> 5)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_utf8(path, path.name)
+    except OSError as exc:
         raise SpecError(Problem(path.name, f"cannot read the spec: {exc}")) from None
     try:
         node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -77,12 +93,17 @@ def where(name: str, lines: dict[tuple, int], loc: tuple) -> str:
     return f"{where} {dotted}" if dotted else where
 
 
+def clean_loc(raw_loc: tuple) -> tuple:
+    """A pydantic error's location as the spec's key path (its validator steps left out)."""
+    return tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
+        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
+
+
 def problem_at(name: str, lines: dict[tuple, int], err: dict[str, Any],
                model: type[BaseModel]) -> Problem:
     """One pydantic error of validating ``model`` -> a :class:`Problem` at its line, in words."""
     raw_loc = err["loc"]
-    loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p.startswith(
-        ("function-", "list[", "str", "[key]", "Example", "HttpExample"))))
+    loc = clean_loc(raw_loc)
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])

@@ -92,7 +92,9 @@ def _aliases() -> dict[str, str]:
 
 
 def canonical_name(name: str) -> str:
-    """A target name or alias (``replicate`` -> ``cog``) -> the registered name."""
+    """A target name or alias (``replicate`` -> ``cog``), in any case (``Modal``), -> the
+    registered name."""
+    name = name.strip().lower()
     if name in registered():
         return name
     if name in _aliases():
@@ -108,10 +110,22 @@ def get_target(name: str) -> Target:
     return target_class(canonical_name(name))()
 
 
+def _split(chosen: list[str] | tuple[str, ...] | str) -> list[str]:
+    items = [chosen] if isinstance(chosen, str) else chosen
+    return [n.strip().lower() for item in items for n in item.split(",") if n.strip()]
+
+
+def means_all(chosen: list[str] | tuple[str, ...] | str) -> bool:
+    """Whether ``chosen`` asks for "all": every target that can carry the spec."""
+    return "all" in _split(chosen)
+
+
 def resolve_targets(chosen: list[str] | tuple[str, ...] | str) -> list[Target]:
-    """``"all"`` (registry order) or a list of names/aliases (their order), without duplicates."""
-    if isinstance(chosen, str):
-        chosen = [chosen]
+    """``"all"`` (registry order) or a list of names/aliases (their order), without duplicates.
+    Names are case-insensitive and an item may be a comma list (``"modal,cog"``)."""
+    chosen = _split(chosen)
+    if not chosen:
+        raise TargetError(f"no target given; choose from {', '.join(names())} or all")
     wanted = names() if "all" in chosen else [canonical_name(n) for n in chosen]
     return [target_class(n)() for n in dict.fromkeys(wanted)]
 
@@ -145,5 +159,5 @@ def __getattr__(name: str):  # the base class's names, without importing it up f
     raise AttributeError(name)
 
 
-__all__ = ["GROUP", "TARGETS", "Registered", "canonical_name", "get_target", "names",
+__all__ = ["GROUP", "TARGETS", "Registered", "canonical_name", "get_target", "means_all", "names",
            "options_models", "registered", "resolve_targets", "target_class"]

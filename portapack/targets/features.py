@@ -11,6 +11,8 @@ import enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from portapack.spec.loader import Project
 
 
@@ -32,6 +34,13 @@ class Feature(enum.Enum):
     WEIGHTS_GS = "weights from gs://"
 
 
+def asked_for(section: BaseModel, field: str) -> bool:
+    """The user set ``field`` to something other than its default. A default written out (as
+    the starter spec does) asks for nothing: a note about it would apply to every project."""
+    return field in section.model_fields_set and \
+        getattr(section, field) != type(section).model_fields[field].get_default(call_default_factory=True)
+
+
 def requested_features(project: Project) -> set[Feature]:
     """The features this spec actually asks for (fields the user set, inputs it declares)."""
     spec = project.spec
@@ -40,10 +49,10 @@ def requested_features(project: Project) -> set[Feature]:
         used.add(Feature.GPU)
         if spec.resources.gpu.count > 1:
             used.add(Feature.MULTI_GPU)
-    set_fields = spec.resources.model_fields_set | spec.scaling.model_fields_set
     for feature in Feature:
         section, _, field = feature.value.partition(".")
-        if section in ("resources", "scaling") and field in set_fields and feature is not Feature.GPU:
+        if section in ("resources", "scaling") and feature is not Feature.GPU \
+                and asked_for(getattr(spec, section), field):
             used.add(feature)
     if spec.secrets:
         used.add(Feature.SECRETS)
@@ -54,4 +63,4 @@ def requested_features(project: Project) -> set[Feature]:
     return used
 
 
-__all__ = ["Feature", "requested_features"]
+__all__ = ["Feature", "asked_for", "requested_features"]

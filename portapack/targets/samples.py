@@ -37,9 +37,21 @@ def placeholder(filename: str) -> str:
     return f"<data: URI of {filename}>"
 
 
+# A data: URI written into the spec (or inlined from "@file" for a test run) longer than this
+# is shown as a placeholder: artifacts never carry kilobyte-long sample lines.
+SHORT_URI = 100
+
+
 def _example(project: Project) -> dict[str, Any]:
+    """The first example's input, each file input's long data: URI as a marked placeholder."""
     first = project.spec.examples[0] if project.spec.examples else None
-    return dict(getattr(first, "input", None) or {})  # a server's examples are HTTP requests
+    example = dict(getattr(first, "input", None) or {})  # a server's examples are HTTP requests
+    files = set(project.predictor.file_inputs) if project.predictor else set()
+    for name, value in example.items():
+        if name in files and isinstance(value, str) and value.startswith("data:") \
+                and len(value) > SHORT_URI:
+            example[name] = f"<data: URI, {value[5:].partition(',')[0].split(';')[0] or 'text/plain'}>"
+    return example
 
 
 def _file_values(project: Project) -> dict[str, str]:
@@ -120,6 +132,10 @@ def served_example(project: Project, limit_bytes: int = 48 * 1024) -> dict[str, 
 
     files = _file_values(project)
     example = wire_example(project)
+    raw = getattr(project.spec.examples[0], "input", None) or {} if project.spec.examples else {}
+    for name, value in raw.items():  # a data: URI written in the spec: runnable as it is
+        if isinstance(value, str) and value.startswith("data:") and len(value) <= limit_bytes:
+            example[name] = value
     for name, rel in files.items():
         path = project.root / rel
         if path.is_file() and path.stat().st_size <= limit_bytes:

@@ -27,13 +27,36 @@ RULES_BY_KIND = {"int": ("ge", "le", "gt", "lt"), "float": ("ge", "le", "gt", "l
                  "str": ("min_length", "max_length", "pattern"), "list": ("min_length", "max_length")}
 
 Fail = Callable[[ast.AST | None, str], None]
+SUPPORTED = ("str, int, float, bool, Path, list[str|int|float|bool], dict, Literal[...], T | None "
+             "or Annotated[T, Field(...)]")
+# Names that are the supported forms themselves: never looked up as the user's aliases.
+_OWN_NAMES = {*KIND_OF, *LIST_NAMES, "Optional", "Union", "Literal", "Annotated", "None"}
+
+
+def module_aliases(tree: ast.Module) -> dict[str, ast.expr]:
+    """Simple module-level type aliases: ``Cm = float`` or ``Cm: TypeAlias = float``."""
+    found: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            name, value = node.targets[0].id, node.value
+        elif (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+              and type_name(node.annotation) == "TypeAlias" and node.value is not None):
+            name, value = node.target.id, node.value
+        else:
+            continue
+        if name not in _OWN_NAMES and isinstance(value, ast.Name | ast.Attribute | ast.Subscript | ast.BinOp):
+            found[name] = value
+    return found
 
 
 class AnnotationReader:
     """Turns one annotation into InputSpec keyword arguments, reporting problems to ``fail``."""
 
-    def __init__(self, fail: Fail):
+    def __init__(self, fail: Fail, aliases: dict[str, ast.expr] | None = None):
         self.fail = fail
+        self.aliases = aliases or {}  # module-level type aliases, followed (module_aliases)
+        self._following: set[str] = set()
 
     def read(self, node: ast.expr, name: str) -> dict[str, Any] | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):  # "str" forward ref
@@ -42,6 +65,12 @@ class AnnotationReader:
             except SyntaxError:
                 self.fail(node, f"input '{name}': cannot read the annotation {node.value!r}")
                 return None
+        if isinstance(node, ast.Name) and node.id in self.aliases and node.id not in self._following:
+            self._following.add(node.id)  # Cm = float: read float (an alias cycle stops here)
+            try:
+                return self.read(self.aliases[node.id], name)
+            finally:
+                self._following.discard(node.id)
         head = type_name(node.value) if isinstance(node, ast.Subscript) else type_name(node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self._union(node, [node.left, node.right], name)
@@ -51,8 +80,9 @@ class AnnotationReader:
             if head in LIST_NAMES:
                 self.fail(node, f"input '{name}': give the item type, e.g. list[str]")
             else:
-                self.fail(node, f"input '{name}': unsupported type '{ast.unparse(node)}'; "
-                          "use str, int, float, bool, list[str|int|float|bool] or dict")
+                self.fail(node, f"input '{name}': unsupported type '{ast.unparse(node)}'; use "
+                          f"{SUPPORTED} (a type alias is followed only as a plain module-level "
+                          "assignment, e.g. Cm = float)")
             return None
         args = subscript_args(node)
         if head in LIST_NAMES:
@@ -72,7 +102,7 @@ class AnnotationReader:
             return self._literal(node, args, name)
         if head == "Annotated":
             return self._annotated(node, args, name)
-        self.fail(node, f"input '{name}': unsupported type '{ast.unparse(node)}'")
+        self.fail(node, f"input '{name}': unsupported type '{ast.unparse(node)}'; use {SUPPORTED}")
         return None
 
     def _union(self, node: ast.expr, parts: list[ast.expr], name: str) -> dict[str, Any] | None:

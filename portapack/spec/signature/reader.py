@@ -21,10 +21,12 @@ from portapack.spec.signature.annotations import (
     RULES_BY_KIND,
     SCALARS,
     AnnotationReader,
+    module_aliases,
     subscript_args,
     type_name,
 )
 from portapack.spec.signature.contract import REQUIRED, InputSpec, PredictorInfo
+from portapack.spec.yamlfile import read_utf8
 
 if TYPE_CHECKING:
     from portapack.spec.signature.model import InputsModel
@@ -133,13 +135,17 @@ class _Reader:
 
     def read(self, class_name: str) -> PredictorInfo | None:
         try:
-            tree = ast.parse(self.path.read_text(encoding="utf-8"), filename=self.rel)
+            tree = ast.parse(read_utf8(self.path, self.rel), filename=self.rel)
         except SyntaxError as exc:
             self.problems.append(Problem(f"{self.rel}:{exc.lineno}", f"syntax error: {exc.msg}"))
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except SpecError as exc:  # not UTF-8: the line and the fix
+            self.problems += exc.problems
+            return None
+        except OSError as exc:
             self.problems.append(Problem(self.rel, f"cannot read the predictor file: {exc}"))
             return None
+        self.annotations.aliases = module_aliases(tree)
         classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         cls = classes.get(class_name)
         if cls is None:
@@ -150,8 +156,10 @@ class _Reader:
         methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         for needed in ("load", "predict"):
             if needed not in methods:
-                self.fail(cls, f"class '{class_name}' has no {needed}() method; define "
-                          f"'def {needed}(self{', **inputs' if needed == 'predict' else ''})' "
+                example = ("def predict(self, text: str, top_k: int = 3) -> dict', each input a "
+                           "typed keyword parameter (no *args or **kwargs)" if needed == "predict"
+                           else "def load(self)'")
+                self.fail(cls, f"class '{class_name}' has no {needed}() method; define '{example} "
                           "in the class body")
         init = methods.get("__init__")
         if init is not None and _required_params(init.args) > 1:

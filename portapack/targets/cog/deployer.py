@@ -19,6 +19,11 @@ API_URL = "https://api.replicate.com/v1"
 PREFLIGHT_TIMEOUT = 15
 
 
+# Shown in a plan when no owner is set (never "None"); preflight says how to set it.
+OWNER_PLACEHOLDER = "<owner>"
+NO_OWNER = "no Replicate owner: pass --owner or set targets.cog.owner in the spec"
+
+
 class CogDeployer(Deployer):
     target = "cog"
     install_hint = "install the cog CLI from https://github.com/replicate/cog/releases"
@@ -29,7 +34,7 @@ class CogDeployer(Deployer):
 
     @property
     def model(self) -> str:
-        return f"r8.im/{self.owner}/{self.spec.name}"
+        return f"r8.im/{self.owner or OWNER_PLACEHOLDER}/{self.spec.name}"
 
     def deployment(self) -> dict:
         return self.built_json("replicate-deployment.json")
@@ -50,7 +55,7 @@ class CogDeployer(Deployer):
             problems.append("REPLICATE_API_TOKEN is not set: create a token at "
                             "replicate.com/account/api-tokens and export it")
         if not self.owner:
-            problems.append("no Replicate owner: pass --owner or set targets.cog.owner in the spec")
+            problems.append(NO_OWNER)
         return problems
 
     def preflight(self) -> None:
@@ -86,8 +91,11 @@ class CogDeployer(Deployer):
         settings = {"model": self.model, "hardware": dep["hardware"],
                     "min_instances": dep["min_instances"], "max_instances": dep["max_instances"],
                     "api": self.api_url}
+        if not self.owner:
+            settings["owner"] = f"{OWNER_PLACEHOLDER} ({NO_OWNER})"
         return Plan(self.target, self.spec.name, [
-            Step("create model if missing", {"model": f"{self.owner}/{self.spec.name}"}),
+            Step("create model if missing",
+                 {"model": f"{self.owner or OWNER_PLACEHOLDER}/{self.spec.name}"}),
             Step("cog push", {"command": f"cog push {self.model}", "cwd": str(self.build_dir)}),
             Step("create or update deployment", {"name": dep["name"], "hardware": dep["hardware"]}),
         ], settings, list(self.spec.secrets))

@@ -9,7 +9,6 @@ Cog's own input validation (422) and SSE streaming. The tests compare it with wh
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from portapack.spec.signature import PredictorInfo
@@ -53,21 +52,20 @@ def _rules(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def cog_bounds(value: dict[str, Any]) -> dict[str, int | float]:
-    """A number's JSON Schema bounds as Cog's ``ge``/``le`` (its only ones), so that Cog's
-    server answers 422 for gt/lt too. An integer's strict bound becomes n+1 / n-1 (the same
-    numbers). A float's becomes the nearest 15-significant-digit decimal inside it: coglet's
-    JSON parser rounds longer numbers (0.9999999999999999 reads as 1.0), so the very next
-    double would not hold; only values within ~1e-15 (relative) of the bound are refused that
-    the spec would take."""
+    """A number's JSON Schema bounds as Cog's ``ge``/``le`` (its only ones). An integer's
+    strict bound becomes n+1 / n-1 (the same numbers). A float's strict bound stays that
+    number: Cog cannot say "greater than", and any float just beyond it (5e-324 for gt=0) would
+    show in Replicate's UI as a meaningless minimum. The bound itself then passes Cog's check,
+    and run.py's Inputs model (which every target ships) refuses it, naming the input."""
     integer = value.get("type") == "integer"
     lower = [value["minimum"]] if "minimum" in value else []
     upper = [value["maximum"]] if "maximum" in value else []
     if "exclusiveMinimum" in value:
         gt = value["exclusiveMinimum"]
-        lower.append(math.floor(gt) + 1 if integer else _short_beyond(gt, 1))
+        lower.append(math.floor(gt) + 1 if integer else gt)
     if "exclusiveMaximum" in value:
         lt = value["exclusiveMaximum"]
-        upper.append(math.ceil(lt) - 1 if integer else _short_beyond(lt, -1))
+        upper.append(math.ceil(lt) - 1 if integer else lt)
     bounds: dict[str, int | float] = {}
     if lower:
         bounds["ge"] = max(lower)
@@ -76,19 +74,18 @@ def cog_bounds(value: dict[str, Any]) -> dict[str, int | float]:
     return bounds
 
 
-def _short_beyond(bound: float, direction: int) -> float:
-    """The float with at most 15 significant digits nearest to ``bound`` strictly beyond it
-    (direction +1: above, -1: below). Zero's neighbour is the smallest double, 5e-324."""
-    if bound == 0:
-        return direction * 5e-324
-    exact = Decimal(bound)
-    quantum = Decimal(1).scaleb(exact.adjusted() - 14)
-    rounding = ROUND_FLOOR if direction > 0 else ROUND_CEILING
-    candidate = exact.quantize(quantum, rounding=rounding)
-    while (float(candidate) - bound) * direction <= 0:  # the double itself may lie beyond
-        candidate += direction * quantum
-    value = float(candidate)
-    return int(value) if value.is_integer() else value
+def strict_float_bounds(pred: PredictorInfo) -> dict[str, list[str]]:
+    """Each float input's strict bounds, e.g. ``{"ratio": ["gt=0", "lt=1"]}``: Cog shows
+    them as ge/le (see :func:`cog_bounds`), run.py says so beside the input."""
+    found = {}
+    for name, prop in pred.inputs_schema()["properties"].items():
+        value = value_schema(prop)[0]
+        if value.get("type") == "number":
+            strict = [f"{op}={_number(value[key])}" for key, op in
+                      (("exclusiveMinimum", "gt"), ("exclusiveMaximum", "lt")) if key in value]
+            if strict:
+                found[name] = strict
+    return found
 
 
 def _number(value: Any) -> Any:

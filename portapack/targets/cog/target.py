@@ -26,7 +26,7 @@ from portapack.targets.artifacts import (
     with_requirements,
 )
 from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target
-from portapack.targets.cog.openapi import cog_rules, openapi_schema
+from portapack.targets.cog.openapi import cog_rules, openapi_schema, strict_float_bounds
 from portapack.targets.cog.options import CogOptions
 
 if TYPE_CHECKING:
@@ -126,12 +126,13 @@ class CogTarget(Target):
         spec = project.spec
         ctx = self.base_context(project)
         weights = local_weights(project)
+        strict_bounds = strict_float_bounds(project.predictor)
         ctx.update(
             requirements=with_requirements(project, "pydantic>=2",
                                            *hf_requirement(project)),
             runner_class=RUNNER_CLASS,
             runner_ref=f"{RUNNER_FILE}:{RUNNER_CLASS}",
-            cog_inputs=[self.cog_input(i, rules)
+            cog_inputs=[self.cog_input(i, rules, strict_bounds.get(i.name, []))
                         for i, rules in zip(project.predictor.inputs,
                                             cog_rules(project.predictor).values(), strict=True)],
             secret_inputs=[{"name": s.lower(), "env": s} for s in spec.secrets],
@@ -190,9 +191,10 @@ class CogTarget(Target):
             return multi or sku
         return sku
 
-    def cog_input(self, i: InputSpec, rules: dict[str, Any]) -> dict[str, Any]:
-        """One ``name: T = Input(...)`` parameter as data: its type, and the keywords of its
-        Input(...), every one a literal (Cog parses run.py statically)."""
+    def cog_input(self, i: InputSpec, rules: dict[str, Any], strict: list[str]) -> dict[str, Any]:
+        """One ``name: T = Input(...)`` parameter as data: its type, the keywords of its
+        Input(...), every one a literal (Cog parses run.py statically), and the float's strict
+        bounds that its ge/le stand for (``strict``, said in a comment)."""
         keywords: dict[str, Any] = {}
         if i.description:
             keywords["description"] = i.description
@@ -202,7 +204,7 @@ class CogTarget(Target):
         # enforced by the Inputs model in run.py.
         keywords |= rules
         return {"name": i.name, "kind": i.kind, "item": i.item, "optional": i.optional,
-                "input": keywords}
+                "input": keywords, "strict": strict}
 
     def stream_item(self, project: Project) -> str:
         kind = project.predictor.output_kind

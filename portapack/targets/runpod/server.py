@@ -21,7 +21,6 @@ from portapack.targets.servers import common_problems, server_context, server_of
 if TYPE_CHECKING:
     from portapack.spec.loader import Project
 
-LOCAL_BASE = "portapack/python:{python}-bookworm"
 LB_REQUEST_LIMIT_S = 330  # RunPod answers 524 after about 5.5 minutes on a load-balanced request
 LB_URL = "https://{id}.api.runpod.ai"  # LoadBalancingRequestUrls.base in RunPod's OpenAPI doc
 
@@ -118,7 +117,8 @@ class RunpodServerRuntime(ContainerServerRuntime):
         from portapack.proof.runtimes.base import free_port
 
         spec = self.project.spec
-        base = spec.targets.runpod.base_image or LOCAL_BASE.format(python=spec.python)
+        # --base-image, else the spec's, else the Dockerfile's own default (python:X.Y-slim).
+        base = self.base_image or spec.targets.runpod.base_image
         tag = f"{spec.name}:portapack-runpod"
         engine.build_image(self.build_dir, tag, base_image=base)
         self.port, self.health = free_port(), free_port()

@@ -18,6 +18,7 @@ from portapack.targets.artifacts import (
     with_requirements,
 )
 from portapack.targets.base import Feature, GpuMapping, Hardware, Note, Target
+from portapack.targets.features import asked_for
 from portapack.targets.runpod.options import RunpodOptions
 
 if TYPE_CHECKING:
@@ -211,13 +212,13 @@ class RunpodTarget(Target):
         spec = project.spec
         notes = []
         gpu = spec.resources.gpu
-        if gpu and "cpu" in spec.resources.model_fields_set:
+        if gpu and asked_for(spec.resources, "cpu"):
             notes.append(Note(self.name, "resources.cpu", "GPU workers get the CPUs of their GPU "
                               "type; resources.cpu is not applied"))
         if spec.targets.runpod.gpu_type_ids and not gpu:
             notes.append(Note(self.name, "targets.runpod.gpu_type_ids", "ignored: the spec has no "
                               "resources.gpu, so the endpoint is a CPU endpoint"))
-        if (not gpu and "cpu" in spec.resources.model_fields_set
+        if (not gpu and asked_for(spec.resources, "cpu")
                 and vcpu_count(spec.resources.cpu) != spec.resources.cpu):
             notes.append(Note(self.name, "resources.cpu", f"{spec.resources.cpu:g} CPU becomes "
                               f"{vcpu_count(spec.resources.cpu)} vCPUs: RunPod CPU workers take a "

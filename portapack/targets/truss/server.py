@@ -91,9 +91,11 @@ class TrussServerTarget(TrussTarget):
 
 
 # The docker_server layer of truss's own Dockerfile (truss templates/server.Dockerfile.jinja,
-# docker_server branch), on the local base: baseten/truss-server-base is on Docker Hub.
+# docker_server branch), on a plain Debian Python base (baseten/truss-server-base is large):
+# python:X.Y-slim unless --base-image names another.
 LOCAL_DOCKERFILE = """\
-FROM portapack/python:3.11-bookworm
+ARG BASE_IMAGE=python:{python}-slim
+FROM ${{BASE_IMAGE}}
 RUN apt-get update -y && apt-get install -y --no-install-recommends curl nginx \\
  && rm -rf /var/lib/apt/lists/* && rm -f /etc/nginx/sites-enabled/default
 COPY docker_server_requirements.txt /app/docker_server_requirements.txt
@@ -148,9 +150,11 @@ class TrussServerRuntime(ContainerServerRuntime):
         if (ctx / "requirements.txt").is_file() and self.project.requirements:
             requirements = ("COPY requirements.txt /app/requirements.txt\n"
                             "RUN pip install --break-system-packages -q -r /app/requirements.txt\n")
-        (ctx / "Dockerfile.portapack").write_text(LOCAL_DOCKERFILE.format(requirements=requirements))
+        (ctx / "Dockerfile.portapack").write_text(LOCAL_DOCKERFILE.format(
+            requirements=requirements, python=self.project.spec.python))
         tag = f"{self.project.spec.name}:portapack-truss"
-        command = [*engine.buildkit_command(), "--network=host", "-q", "-f",
+        args = [f"--build-arg={k}={v}" for k, v in engine.build_args(self.base_image).items()]
+        command = [*engine.buildkit_command(), "--network=host", "-q", *args, "-f",
                    str(ctx / "Dockerfile.portapack"), "-t", tag, str(ctx)]
         built = subprocess.run(command, capture_output=True, text=True, timeout=900)
         if built.returncode != 0:

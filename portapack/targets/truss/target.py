@@ -158,7 +158,9 @@ class TrussTarget(Target):
                 | ({"auth_secret_name": hf_secret} if w.scheme == "hf" and hf_secret else {})
                 for w in remote]
         if spec.examples and spec.server is None:
-            config["model_metadata"] = {"example_model_input": spec.examples[0].input}
+            # Baseten shows it as the sample request body: "@cat.png" (a portapack spec form)
+            # becomes the marked placeholder the README explains.
+            config["model_metadata"] = {"example_model_input": example_input(project)}
         return config
 
     def hardware_for(self, project: Project) -> Hardware:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 import modal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portapack_files import FileInputError, FileOutputError, encode_output, file_inputs
 
@@ -23,23 +22,26 @@ image = (
 app = modal.App("image-filter", image=image)
 
 
-class Inputs(BaseModel):
-    """The inputs of predict(), validated by the same rules on every target."""
+# Run in the container only: `modal deploy` imports this file where just `modal` need be installed.
+with image.imports():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    image: str = Field(
-        description="The picture", json_schema_extra={"format": "uri", "contentMediaType": "image/*"}
-    )
-    mode: Literal["fit", "fill"] = "fit"
-    width: int = Field(32, ge=1, le=1024)
-    blur: float = Field(1.0, ge=0.0, le=10.0, description="Gaussian radius")
+    class Inputs(BaseModel):
+        """The inputs of predict(), validated by the same rules on every target."""
 
+        model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+        image: str = Field(
+            description="The picture", json_schema_extra={"format": "uri", "contentMediaType": "image/*"}
+        )
+        mode: Literal["fit", "fill"] = "fit"
+        width: int = Field(32, ge=1, le=1024)
+        blur: float = Field(1.0, ge=0.0, le=10.0, description="Gaussian radius")
 
-def validation_message(exc: ValidationError) -> str:
-    """One clause per bad input, each naming the input."""
-    return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
-    )
+    def validation_message(exc: ValidationError) -> str:
+        """One clause per bad input, each naming the input."""
+        return "; ".join(
+            f"input '{'.'.join(map(str, err['loc'])) or '(body)'}': {err['msg']}" for err in exc.errors()
+        )
 
 
 # Sent as an http(s) URL or a data: URI; a local file while predict() runs.

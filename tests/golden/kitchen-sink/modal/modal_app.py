@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import modal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portapack_files import FileOutputError, encode_output
 
@@ -30,32 +29,35 @@ image = (
 app = modal.App("kitchen-sink", image=image)
 
 
-class Inputs(BaseModel):
-    """The inputs of predict(), validated by the same rules on every target."""
+# Run in the container only: `modal deploy` imports this file where just `modal` need be installed.
+with image.imports():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    params: dict[str, Any] = Field(description="Any JSON object, echoed back")
-    offset: float = -0.0
-    scale: float = Field(1.5, ge=-1e300, le=1e300)
-    tags: list[str] | None = None
-    level: Literal[1, 2, 3] = 2
-    motto: str = (
-        "Ünïcödé ✓ 世界 — a default long enough to be cut into parts by every generator that writes it out: "
-        "it has to be longer than one line of a hundred and ten columns."
-    )
-    note: str = Field(
-        "héllo ✓",
-        max_length=200,
-        description="A unicode note (é, ✓, 世界) with a description long enough that the generated code has "
-        "to cut it into parts to keep its lines short.",  # noqa: E501
-    )
+    class Inputs(BaseModel):
+        """The inputs of predict(), validated by the same rules on every target."""
 
+        model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+        params: dict[str, Any] = Field(description="Any JSON object, echoed back")
+        offset: float = -0.0
+        scale: float = Field(1.5, ge=-1e300, le=1e300)
+        tags: list[str] | None = None
+        level: Literal[1, 2, 3] = 2
+        motto: str = (
+            "Ünïcödé ✓ 世界 — a default long enough to be cut into parts by every generator that writes it "
+            "out: it has to be longer than one line of a hundred and ten columns."
+        )
+        note: str = Field(
+            "héllo ✓",
+            max_length=200,
+            description="A unicode note (é, ✓, 世界) with a description long enough that the generated code "
+            "has to cut it into parts to keep its lines short.",  # noqa: E501
+        )
 
-def validation_message(exc: ValidationError) -> str:
-    """One clause per bad input, each naming the input."""
-    return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
-    )
+    def validation_message(exc: ValidationError) -> str:
+        """One clause per bad input, each naming the input."""
+        return "; ".join(
+            f"input '{'.'.join(map(str, err['loc'])) or '(body)'}': {err['msg']}" for err in exc.errors()
+        )
 
 
 def link_local_weights(predictor_class: type) -> None:

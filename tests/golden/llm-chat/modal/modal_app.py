@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import modal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portapack_files import encode_output
 
@@ -35,21 +34,24 @@ app = modal.App("llm-chat", image=image)
 weights_0 = modal.Volume.from_name("llm-chat-weights-0", create_if_missing=True)
 
 
-class Inputs(BaseModel):
-    """The inputs of predict(), validated by the same rules on every target."""
+# Run in the container only: `modal deploy` imports this file where just `modal` need be installed.
+with image.imports():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    prompt: str = Field(min_length=1, max_length=8000, description="User message")
-    max_new_tokens: int = Field(256, ge=1, le=2048)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    system: str | None = None
+    class Inputs(BaseModel):
+        """The inputs of predict(), validated by the same rules on every target."""
 
+        model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+        prompt: str = Field(min_length=1, max_length=8000, description="User message")
+        max_new_tokens: int = Field(256, ge=1, le=2048)
+        temperature: float = Field(0.7, ge=0.0, le=2.0)
+        system: str | None = None
 
-def validation_message(exc: ValidationError) -> str:
-    """One clause per bad input, each naming the input."""
-    return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
-    )
+    def validation_message(exc: ValidationError) -> str:
+        """One clause per bad input, each naming the input."""
+        return "; ".join(
+            f"input '{'.'.join(map(str, err['loc'])) or '(body)'}': {err['msg']}" for err in exc.errors()
+        )
 
 
 @app.cls(

@@ -6,7 +6,6 @@
 from pathlib import Path
 
 import modal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portapack_files import FileOutputError, encode_output
 
@@ -22,19 +21,22 @@ image = (
 app = modal.App("multi-file", image=image)
 
 
-class Inputs(BaseModel):
-    """The inputs of predict(), validated by the same rules on every target."""
+# Run in the container only: `modal deploy` imports this file where just `modal` need be installed.
+with image.imports():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    text: str
-    copies: int = Field(2, ge=1, le=5)
+    class Inputs(BaseModel):
+        """The inputs of predict(), validated by the same rules on every target."""
 
+        model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+        text: str
+        copies: int = Field(2, ge=1, le=5)
 
-def validation_message(exc: ValidationError) -> str:
-    """One clause per bad input, each naming the input."""
-    return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
-    )
+    def validation_message(exc: ValidationError) -> str:
+        """One clause per bad input, each naming the input."""
+        return "; ".join(
+            f"input '{'.'.join(map(str, err['loc'])) or '(body)'}': {err['msg']}" for err in exc.errors()
+        )
 
 
 @app.cls(

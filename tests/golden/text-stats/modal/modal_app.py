@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal
 
 import modal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portapack_files import FileOutputError, encode_output
 
@@ -25,21 +24,24 @@ image = (
 app = modal.App("text-stats", image=image)
 
 
-class Inputs(BaseModel):
-    """The inputs of predict(), validated by the same rules on every target."""
+# Run in the container only: `modal deploy` imports this file where just `modal` need be installed.
+with image.imports():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
-    text: str = Field(min_length=1, max_length=5000, description="Text to analyse")
-    top_k: int = Field(3, ge=1, le=10, description="How many frequent words")
-    case: Literal["lower", "keep"] = "lower"
-    stopwords: list[str] | None = None
+    class Inputs(BaseModel):
+        """The inputs of predict(), validated by the same rules on every target."""
 
+        model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+        text: str = Field(min_length=1, max_length=5000, description="Text to analyse")
+        top_k: int = Field(3, ge=1, le=10, description="How many frequent words")
+        case: Literal["lower", "keep"] = "lower"
+        stopwords: list[str] | None = None
 
-def validation_message(exc: ValidationError) -> str:
-    """One clause per bad input, each naming the input."""
-    return "; ".join(
-        f"input '{'.'.join(str(p) for p in err['loc']) or '(body)'}': {err['msg']}" for err in exc.errors()
-    )
+    def validation_message(exc: ValidationError) -> str:
+        """One clause per bad input, each naming the input."""
+        return "; ".join(
+            f"input '{'.'.join(map(str, err['loc'])) or '(body)'}': {err['msg']}" for err in exc.errors()
+        )
 
 
 @app.cls(
