@@ -663,7 +663,7 @@ def test_secret_that_would_clash_with_an_input_on_cog(tmp_path):
         "name: demo\npredictor: predict.py:Predictor\nsecrets: [HF_TOKEN]\n")
     project = portapack.load_project(tmp_path)
     built = portapack.build(project, "all", tmp_path / "all")  # every target that can carry it
-    assert [b.target for b in built.builds] == ["modal", "truss", "runpod"]
+    assert [b.target for b in built.builds] == ["modal", "truss", "runpod", "kserve"]
     assert [r.target for r in built.refused] == ["cog"]
     with pytest.raises(SpecError) as info:  # named on purpose: an error
         portapack.build(project, "cog", tmp_path / "out")

@@ -50,8 +50,8 @@ class Project:
             project.with_options({"targets": {"runpod": {"container_disk_gb": 40}}})
         """
         if not isinstance(mapping, Mapping):
-            raise SpecError(Problem("with_options", "expects a mapping such as "
-                                    "{'targets': {'runpod': {'container_disk_gb': 40}}}"))
+            raise SpecError(Problem("with_options", "expects a mapping shaped like portapack.yaml, "
+                                    "such as {'scaling': {'max_replicas': 4}}"))
         overrides = _deep_merge(self.overrides, mapping)
         return _load(self.spec_path, overrides, self.exclude)
 

@@ -174,9 +174,9 @@ class Spec(StrictModel):
     python: Annotated[
         Literal["3.10", "3.11", "3.12", "3.13"],
         WithJsonSchema({"enum": ["3.10", "3.11", "3.12", "3.13", 3.11, 3.12, 3.13]}),
-    ] = Field("3.11", description='Python version, as a string: "3.11". "3.10" builds for Cog, '
-              "Truss and RunPod only: Modal refuses it (Modal 1.7 will not run or deploy Python 3.10 "
-              "images), so --target all lists Modal as refused and builds the others.")
+    ] = Field("3.11", description='Python version, as a string: "3.11". A target whose platform '
+              'no longer runs a version refuses it (docs/spec.md says which refuse "3.10"); '
+              "--target all lists it as refused and builds the others.")
     requirements: list[str] | str = Field(
         default_factory=list,
         description="pip requirement strings, or the path of a requirements file.",
