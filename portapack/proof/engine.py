@@ -157,3 +157,16 @@ def _dockerfile_base(build_dir: Path) -> str | None:
         if line.startswith("ARG BASE_IMAGE="):
             return line.split("=", 1)[1].strip()
     return None
+
+
+def push_image(image: str, say: Callable[[str], None]) -> None:
+    """``docker push`` through the SDK, with progress; an error in the stream fails the step."""
+    repository, _, tag = image.rpartition(":")
+    last = None
+    for chunk in docker_client().images.push(repository, tag=tag, stream=True, decode=True):
+        if "error" in chunk:
+            raise PortapackError(f"docker push failed: {chunk['error']}")
+        status = chunk.get("status")
+        if status and status != last and not chunk.get("progressDetail"):
+            say(f"  {status}" + (f" {chunk['id']}" if chunk.get("id") else ""))
+            last = status

@@ -205,6 +205,18 @@ class ContainerServerRuntime(ServerRuntime):
 
     container: Any = None
     port: int = 0
+    artifact: str = "the server artifact"  # for messages: "the RunPod worker"
+
+    def cannot_run(self) -> str | None:
+        from portapack.proof import engine
+
+        if self.project.spec.resources.gpu is not None:
+            return f"the server needs a GPU ({self.project.spec.resources.gpu}); none here"
+        try:
+            engine.docker_client()
+        except engine.DockerUnavailable as exc:
+            return f"{self.artifact} is a Docker image: {exc}"
+        return None
 
     def wait_ready(self, url: str, what: str) -> None:
         """Wait for ``url`` to answer 200 (the server's startup_timeout, plus 30 s for the

@@ -19,6 +19,7 @@ from typing import Any
 from portapack.building.builder import project_digest
 from portapack.deploying.base import Deployer, DeployResult, Plan, PreflightError, Step, missing_module
 from portapack.errors import PortapackError
+from portapack.proof.engine import push_image
 from portapack.targets.artifacts import example_input
 from portapack.targets.kserve.cluster import Cluster, ClusterError, ready_state
 from portapack.targets.kserve.manifest import PLACEHOLDER_IMAGE
@@ -180,17 +181,3 @@ class KserveDeployer(Deployer):
         return (f"curl -s {url.rstrip('/')}/v1/models/{self.spec.name}:predict "
                 f"-H 'Content-Type: application/json' -d {body}")
 
-
-def push_image(image: str, say) -> None:
-    """``docker push`` through the SDK, with progress; an error in the stream fails the step."""
-    from portapack.proof.engine import docker_client
-
-    repository, _, tag = image.rpartition(":")
-    last = None
-    for chunk in docker_client().images.push(repository, tag=tag, stream=True, decode=True):
-        if "error" in chunk:
-            raise PortapackError(f"docker push failed: {chunk['error']}")
-        status = chunk.get("status")
-        if status and status != last and not chunk.get("progressDetail"):
-            say(f"  {status}" + (f" {chunk['id']}" if chunk.get("id") else ""))
-            last = status

@@ -27,7 +27,6 @@ from portapack.targets.servers import common_problems, server_context, server_of
 if TYPE_CHECKING:
     from portapack.spec.loader import Project
 
-LOCAL_BASE = "portapack/python:{python}-bookworm"
 
 
 def server_container(project: Project, image: str) -> dict[str, Any]:
@@ -99,28 +98,20 @@ class KserveServerRuntime(ContainerServerRuntime):
 
     description = "the KServe predictor image in a real Docker container (the server's own port)"
 
+    artifact = "the KServe predictor"
+
     def __init__(self, build_dir: Path, **kwargs: Any):
         super().__init__(build_dir, **kwargs)
         self.container: Any = None
         self.port = 0
-
-    def cannot_run(self) -> str | None:
-        from portapack.proof import engine
-
-        if self.project.spec.resources.gpu is not None:
-            return f"the server needs a GPU ({self.project.spec.resources.gpu}); none here"
-        try:
-            engine.docker_client()
-        except engine.DockerUnavailable as exc:
-            return f"the KServe predictor is a Docker image: {exc}"
-        return None
 
     def start(self) -> None:
         from portapack.proof import engine
         from portapack.proof.runtimes.base import free_port
 
         spec = self.project.spec
-        base = spec.targets.kserve.base_image or LOCAL_BASE.format(python=spec.python)
+        # --base-image, else the spec's, else the Dockerfile's own default (python:X.Y-slim).
+        base = self.base_image or spec.targets.kserve.base_image
         tag = f"{spec.name}:portapack-kserve"
         engine.build_image(self.build_dir, tag, base_image=base)
         self.port = free_port()

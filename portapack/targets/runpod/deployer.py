@@ -28,6 +28,7 @@ from portapack.deploying.base import (
     missing_module,
 )
 from portapack.errors import PortapackError
+from portapack.proof.engine import push_image
 from portapack.targets.artifacts import example_input
 from portapack.targets.runpod.target import RunpodTarget, fallback_card_pools, select_gpu
 
@@ -207,17 +208,3 @@ def image_tag(build_digest: str, base_image: str | None) -> str:
     """The tag names what is in the image: the build, and the base it was built on."""
     return hashlib.sha256(f"{build_digest}|{base_image or ''}".encode()).hexdigest()[:12]
 
-
-def push_image(image: str, say) -> None:
-    """``docker push`` through the SDK, with progress; an error in the stream fails the step."""
-    from portapack.proof.engine import docker_client
-
-    repository, _, tag = image.rpartition(":")
-    last = None
-    for chunk in docker_client().images.push(repository, tag=tag, stream=True, decode=True):
-        if "error" in chunk:
-            raise PortapackError(f"docker push failed: {chunk['error']}")
-        status = chunk.get("status")
-        if status and status != last and not chunk.get("progressDetail"):
-            say(f"  {status}" + (f" {chunk['id']}" if chunk.get("id") else ""))
-            last = status

@@ -96,21 +96,12 @@ class RunpodServerRuntime(ContainerServerRuntime):
 
     description = "the RunPod image in a real Docker container (PORT and /ping on PORT_HEALTH)"
 
+    artifact = "the RunPod worker"
+
     def __init__(self, build_dir: Path, **kwargs: Any):
         super().__init__(build_dir, **kwargs)
         self.container: Any = None
         self.port = self.health = 0
-
-    def cannot_run(self) -> str | None:
-        from portapack.proof import engine
-
-        if self.project.spec.resources.gpu is not None:
-            return f"the server needs a GPU ({self.project.spec.resources.gpu}); none here"
-        try:
-            engine.docker_client()
-        except engine.DockerUnavailable as exc:
-            return f"the RunPod worker is a Docker image: {exc}"
-        return None
 
     def start(self) -> None:
         from portapack.proof import engine
