@@ -24,6 +24,7 @@ RUFF = Path(sys.executable).parent / "ruff"
 IMPORTABLE = [
     ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
     ("cog", "secret-runner"), ("cog", "gpu-model"), ("cog", "path-filter"), ("cog", "file-upper"),
+    ("cog", "metrics-output"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
     ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
     ("runpod", "plain-handler"), ("runpod", "generator-handler"), ("runpod", "async-stream-handler"),
@@ -345,3 +346,20 @@ def test_truss_init_kwargs_forms_are_carried(tmp_path):
     assert 'os.environ.get("HF_ACCESS_TOKEN", None)' in source
     assert 'TRUSS_CONFIG["model_metadata"]["name"]' in source
     assert _call(out, text="hi") == {"name": "tiny", "text": "hi", "env": None, "has_token": False}
+
+
+def test_cog_base_model_output_and_metrics_are_carried(tmp_path):
+    """A cog.BaseModel output is sent as the dict of its fields (as Cog sends it); emit_metric
+    and current_scope() become logged no-ops, each noted by line."""
+    code, output = run("import", "cog", str(FIXTURES / "cog/metrics-output"), "--out",
+                       str(tmp_path / "out"), "--json")
+    assert code == 0, output
+    notes = json.loads(output)["notes"]
+    lost = {n["where"] for n in notes if n["lost"]}
+    assert {"predict.py:20", "predict.py:21", "predict.py:22", "predict.py:23"} <= lost
+    assert any(n["where"] == "predict.py:7" and "dataclass" in n["message"] for n in notes)
+    out = tmp_path / "out"
+    assert load_project(out).predictor.output_kind == "dict"
+    assert _call(out, text="x y") == {"words": [">x", ">y"], "language": "en", "count": 0,
+                                      "report": None}
+    assert _call(out, text=" ") == {"words": [], "language": None, "count": None, "report": None}
