@@ -363,3 +363,18 @@ def test_cog_base_model_output_and_metrics_are_carried(tmp_path):
     assert _call(out, text="x y") == {"words": [">x", ">y"], "language": "en", "count": 0,
                                       "report": None}
     assert _call(out, text=" ") == {"words": [], "language": None, "count": None, "report": None}
+
+
+def test_truss_secrets_tested_for_truth_and_membership(tmp_path, monkeypatch):
+    """``if self._secrets``, ``"x" in self._secrets``, ``self._secrets._base_secrets`` and an
+    annotated ``self.x: T = self._secrets.get(...)`` inside __init__ are carried."""
+    out = imported(tmp_path, "truss", "secrets-model")
+    assert load_project(out).spec.secrets == ["HF_ACCESS_TOKEN"]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "TRUSS_SECRETS = {'hf_access_token': None}" in source
+    assert 'if TRUSS_SECRETS and bool(os.environ.get("HF_ACCESS_TOKEN")):' in source
+    monkeypatch.setenv("HF_ACCESS_TOKEN", "t0k")
+    assert _call(out, text="hi") == {"text": "hi", "token": "t0k", "declared": True,
+                                     "empty": False, "got": "t0k"}
+    monkeypatch.delenv("HF_ACCESS_TOKEN")
+    assert _call(out, text="hi")["token"] is None

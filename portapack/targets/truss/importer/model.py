@@ -160,6 +160,17 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
                          f"{config_literal(config)}")
         result.notes.append(Note(rel, f"self.{_attr(kept, 'config')} became TRUSS_CONFIG, a copy of "
                                  "config.yaml's values"))
+    if rewriter.uses_declared:
+        from portapack.targets.truss.importer import config_literal
+        constants.append("# config.yaml's secrets (names, defaults): what Truss's secrets mapping "
+                         f"held.\nTRUSS_SECRETS = {config_literal(config.get('secrets') or {})}")
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'secrets')} tested for truth (or its "
+                                 "_base_secrets) became TRUSS_SECRETS, config.yaml's secrets"))
+    for name, key in sorted(rewriter.membership.items()):
+        result.notes.append(Note(rel, f"'{key}' in self.{_attr(kept, 'secrets')} became "
+                                 f"bool(os.environ.get(\"{name}\")): true when the secret is set, as "
+                                 "in Truss; where it is not set, Truss raised SecretNotFound and "
+                                 "the import's test is false", lost=True))
     if constants:
         new = _before_first_class(new, constants)
     local = {p.stem for p in path.parent.glob("*.py")}
@@ -184,8 +195,8 @@ def _attr(kept: dict[str, str], key: str) -> str:
 def _before_first_class(module: cst.Module, lines: list[str]) -> cst.Module:
     body = list(module.body)
     at = next((n for n, s in enumerate(body) if isinstance(s, cst.ClassDef)), len(body))
-    new = list(cst.parse_module("\n".join(lines) + "\n").body)
-    new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+    new = list(cst.parse_module("pass\n" + "\n".join(lines) + "\n").body)[1:]  # comments kept
+    new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), *new[0].leading_lines])
     if at < len(body):
         body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
     return module.with_changes(body=body[:at] + new + body[at:])
@@ -197,6 +208,8 @@ class _Rewriter(cst.CSTTransformer):
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
         self.uses_env = self.uses_data = self.uses_config = self.uses_environment = False
+        self.uses_declared = False  # TRUSS_SECRETS: config.yaml's secrets, names and defaults
+        self.membership: dict[str, str] = {}  # secrets tested with `"x" in self._secrets`
         self.in_init = 0  # __init__'s own `self._x = kwargs[...]` lines are dropped, not rewritten
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -215,12 +228,11 @@ class _Rewriter(cst.CSTTransformer):
         self.in_target -= 1
         return updated
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def visit_AnnAssign_target(self, node: cst.AnnAssign) -> None:  # the target only, not the value
         self.in_target += 1
 
-    def leave_AnnAssign(self, original, updated):
+    def leave_AnnAssign_target(self, node: cst.AnnAssign) -> None:
         self.in_target -= 1
-        return updated
 
     def _kind(self, node: cst.BaseExpression) -> str | None:
         """'secrets' / 'data_dir' / 'config' / 'environment' if ``node`` is ``self.<kept attr>``
@@ -262,7 +274,54 @@ class _Rewriter(cst.CSTTransformer):
             return cst.parse_expression(f'os.environ.get("{name}"{rest})')
         return updated
 
+    def _secrets_dict(self, node: cst.BaseExpression) -> bool:
+        return self._kind(node) == "secrets" or self._kwargs_secret(node)
+
+    def _declared(self) -> cst.Name:
+        self.uses_declared = True
+        return cst.Name("TRUSS_SECRETS")
+
+    def _truth(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``self._secrets`` tested for truth: Truss's Secrets mapping is as long as config.yaml's
+        ``secrets:``, so the declared names (TRUSS_SECRETS) test the same."""
+        return self._declared() if self._secrets_dict(node) else node
+
+    def leave_If(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_While(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_IfExp(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_BooleanOperation(self, original, updated):
+        return updated.with_changes(left=self._truth(updated.left), right=self._truth(updated.right))
+
+    def leave_UnaryOperation(self, original, updated):
+        if isinstance(updated.operator, cst.Not):
+            return updated.with_changes(expression=self._truth(updated.expression))
+        return updated
+
+    def leave_Comparison(self, original, updated):
+        """``"x" in self._secrets`` (Mapping.__contains__ reads the secret): whether the secret
+        X has a value."""
+        if len(updated.comparisons) != 1 or not isinstance(updated.left, cst.SimpleString):
+            return updated
+        target = updated.comparisons[0]
+        if not (isinstance(target.operator, cst.In | cst.NotIn) and self._secrets_dict(target.comparator)):
+            return updated
+        name = env_name(updated.left.evaluated_value)
+        self.secrets.add(name)
+        self.uses_env = True
+        self.membership[name] = updated.left.evaluated_value
+        test = f'os.environ.get("{name}")'
+        return cst.parse_expression(f"not {test}" if isinstance(target.operator, cst.NotIn)
+                                    else f"bool({test})")
+
     def leave_Attribute(self, original, updated):
+        if updated.attr.value == "_base_secrets" and self._secrets_dict(updated.value):
+            return self._declared()  # Truss's Secrets keeps config.yaml's secrets: there
         kind = self._kind(updated)
         if kind == "data_dir":
             self.uses_data = True
