@@ -27,6 +27,7 @@ IMPORTABLE = [
     ("cog", "metrics-output"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
     ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
+    ("truss", "async-pre-model"), ("truss", "async-stream-model"),
     ("runpod", "plain-handler"), ("runpod", "generator-handler"), ("runpod", "async-stream-handler"),
 ]
 
@@ -378,3 +379,35 @@ def test_truss_secrets_tested_for_truth_and_membership(tmp_path, monkeypatch):
                                      "empty": False, "got": "t0k"}
     monkeypatch.delenv("HF_ACCESS_TOKEN")
     assert _call(out, text="hi")["token"] is None
+
+
+def test_truss_async_preprocess_is_awaited_and_async_generators_stream(tmp_path):
+    pre = imported(tmp_path, "truss", "async-pre-model")
+    assert _call(pre, text=" ab ") == {"upper": "AB"}  # preprocess awaited, as Truss does
+    stream = imported(tmp_path, "truss", "async-stream-model")
+    assert load_project(stream).predictor.streaming
+    assert list(_call(stream, text="a b c")) == ["a ", "b ", "c "]
+
+
+def test_truss_predict_returning_an_inner_generator_is_refused_by_line(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "truss/async-stream-model", src)
+    (src / "model/model.py").write_text(
+        "class Model:\n    def __init__(self, **kwargs):\n        pass\n\n"
+        "    def load(self):\n        pass\n\n"
+        "    async def predict(self, model_input):\n"
+        "        async def generator():\n            yield model_input[\"text\"]\n\n"
+        "        if model_input.get(\"stream\"):\n            return generator()\n"
+        "        return model_input[\"text\"]\n")
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "out"))
+    assert code == 2 and "model/model.py:9" in output and "generator()" in output, output
+    text = (src / "model/model.py").read_text()
+    (src / "model/model.py").write_text(text.replace('        return model_input["text"]\n', ""))
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "falls"))
+    assert code == 2 and "model/model.py:9" in output, output  # may fall through to None
+    (src / "model/model.py").write_text(text.replace(
+        '        if model_input.get("stream"):\n            return generator()\n', "").replace(
+        'return model_input["text"]', "return generator()"))
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "always"))
+    assert code == 0, output  # every return hands back the generator: always streams, as in Truss
+    assert list(_call(tmp_path / "always", text="x")) == ["x"]

@@ -98,10 +98,31 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         if key not in KWARGS:
             problems.append(Problem(rel, f"self.{attr} keeps Truss's '{key}' argument, which has no "
                                     "portapack equivalent; remove it"))
-    if isinstance(predict, ast.AsyncFunctionDef) and any(
-            isinstance(n, ast.Yield) for n in ast.walk(predict)):
-        problems.append(Problem(f"{rel}:{predict.lineno}", "an async generator predict() cannot be "
-                                "imported yet; make it a plain generator"))
+    streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(predict))
+    returned = None  # predict() returns a generator defined inside it: is that one async?
+    nested = {n.name: n for n in ast.walk(predict) if n is not predict and isinstance(
+        n, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            isinstance(m, ast.Yield | ast.YieldFrom) for m in _own_nodes(n))}
+    if nested and not streaming:
+        values = [n.value for n in _own_nodes(predict) if isinstance(n, ast.Return)]
+        called = [v.func.id for v in values if isinstance(v, ast.Call) and isinstance(
+            v.func, ast.Name) and v.func.id in nested and not v.args and not v.keywords]
+        ends = isinstance(predict.body[-1], ast.Return)  # else it may fall through to None
+        if ends and len(called) == len(values) and len({type(nested[c]) for c in called}) == 1:
+            streaming = True  # every return hands back that generator: Truss always streams
+            returned = isinstance(nested[called[0]], ast.AsyncFunctionDef)
+        else:
+            first = nested[called[0]] if called else next(iter(nested.values()))
+            problems.append(Problem(f"{rel}:{first.lineno}", f"predict() may return the generator "
+                                    f"{first.name}() defined inside it, but not from every return "
+                                    "(Truss streams a returned generator, so it streams only for "
+                                    "some requests): a portapack predictor either always streams "
+                                    "or never does; make predict() itself yield, or return the "
+                                    "whole result"))
+    if streaming and "postprocess" in methods:
+        problems.append(Problem(f"{rel}:{methods['postprocess'].lineno}", "a streaming predict() "
+                                "with postprocess(): Truss refuses this pair at request time "
+                                "(ModelDefinitionError); move postprocess()'s work into predict()"))
     if problems:
         raise SpecError(problems)
     dict_fn = methods.get("preprocess") or predict
@@ -121,19 +142,12 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
             if extra:
                 result.notes.append(Note("config.yaml model_metadata", f"example keys {', '.join(extra)} "
                                          "are not read by predict(): left out of the example"))
-    streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(predict))
-    is_async = isinstance(predict, ast.AsyncFunctionDef)
-    flow = None  # Truss's own order: preprocess -> predict -> postprocess
-    if "preprocess" in methods or "postprocess" in methods or is_async:
-        flow = "self._truss_predict(payload_in)"
-        if "preprocess" in methods:
-            flow = flow.replace("payload_in", "self.preprocess(payload_in)")
-        if is_async:
-            flow = f"asyncio.run({flow})"
-        if "postprocess" in methods:
-            flow = f"self.postprocess({flow})"
+    flow, drain = _flow(methods, streaming, returned)
+    if flow:
         result.notes.append(Note(where, "preprocess()/postprocess() and async predict() run in "
-                                 "Truss's order inside predict()"))
+                                 "Truss's order inside predict()" + (
+                                     ", awaited on an event loop per request (portapack's "
+                                     "predictor contract is synchronous)" if "async def" in flow else "")))
     body = wrapper("predict", inputs, "self._truss_flow" if flow else "self._truss_predict",
                    streaming=streaming, returns="Iterator[Any]" if streaming else None, flow=flow)
     rewriter = _Rewriter(class_name, kept, body, rel)
@@ -143,7 +157,7 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
     wanted: list[tuple[str, str]] = []
     if rewriter.uses_env:
         wanted.append(("", "os"))
-    if is_async:
+    if flow and "async def" in flow:
         wanted.append(("", "asyncio"))
     if streaming:
         wanted += [("collections.abc", "Iterator"), ("typing", "Any")]
@@ -185,7 +199,63 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
                                  lost=True))
     result.secrets = sorted(rewriter.secrets)
     result.source = new.code
+    if drain:
+        from portapack.building.render import render
+        result.source = result.source.rstrip("\n") + "\n\n\n" + render("importers/drain.py.j2", {})
     return result
+
+
+def _own_nodes(fn: ast.AST):
+    """Nodes of ``fn``'s body, not of the functions, lambdas and classes nested in it."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _flow(methods: dict[str, ast.AST], streaming: bool, returned: bool | None) -> tuple[str | None, bool]:
+    """The source of ``_truss_flow(payload_in)``: Truss's preprocess -> predict -> postprocess,
+    each awaited where it is async (truss model_wrapper.py ``ModelWrapper.predict``); None if
+    predict() alone is called. ``returned``: predict() returns a generator defined inside it
+    (an async one if True). True if an async generator is drained (templates/importers/
+    drain.py.j2)."""
+    predict = methods["predict"]
+    own_gen = streaming and returned is None  # predict() itself yields
+    awaited = isinstance(predict, ast.AsyncFunctionDef) and not own_gen
+    async_items = streaming and (returned if returned is not None
+                                 else isinstance(predict, ast.AsyncFunctionDef))
+    others = [n for n in ("preprocess", "postprocess") if n in methods]
+    is_async = awaited or async_items or any(isinstance(methods[n], ast.AsyncFunctionDef) for n in others)
+    if not others and not is_async:
+        return None, False
+    if not is_async:
+        expr = "payload_in"
+        for name in ("preprocess", "predict", "postprocess"):
+            if name in methods:
+                expr = f"{'self._truss_predict' if name == 'predict' else 'self.' + name}({expr})"
+        give = "yield from" if streaming else "return"
+        return f"def _truss_flow(self, payload_in):\n    {give} {expr}\n", False
+    lines = []
+    for name in ("preprocess", "predict", "postprocess"):
+        if name not in methods:
+            continue
+        call = "self._truss_predict" if name == "predict" else f"self.{name}"
+        if name == "predict":
+            value = f"{'await ' if awaited else ''}{call}(payload_in)"
+            if streaming:
+                lines.append(f"{'async for' if async_items else 'for'} item in {value}:\n        yield item")
+                continue
+        else:
+            value = f"{'await ' if isinstance(methods[name], ast.AsyncFunctionDef) else ''}{call}(payload_in)"
+        lines.append(f"payload_in = {value}")
+    body = "\n    ".join(lines)
+    run = "yield from _drain" if streaming else "return asyncio.run"
+    head = f"def _truss_flow(self, payload_in):\n    {run}(self._truss_flow_async(payload_in))\n"
+    if not streaming:
+        body += "\n    return payload_in"
+    return f"{head}\nasync def _truss_flow_async(self, payload_in):\n    {body}\n", streaming
 
 
 def _attr(kept: dict[str, str], key: str) -> str:
