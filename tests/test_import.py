@@ -124,7 +124,10 @@ def test_truss_config_maps_to_the_spec(tmp_path):
         "/app/model_cache/mistral")]
     assert str(weights.spec.resources.gpu) == "A10G" and weights.spec.resources.memory == "16Gi"
     assert weights.spec.secrets == ["HF_ACCESS_TOKEN"]
-    assert 'os.environ["HF_ACCESS_TOKEN"]' in (weights.root / "predict.py").read_text()
+    source = (weights.root / "predict.py").read_text()
+    assert 'os.environ["HF_ACCESS_TOKEN"]' in source
+    # lazy_data_resolver: waiting for model_cache before load() goes (weights are in place)
+    assert "lazy_data_resolver" not in source and "def __init__(self):" in source
 
 
 def test_runpod_dockerfile_maps_to_the_spec(tmp_path):
@@ -371,6 +374,8 @@ def test_truss_secrets_tested_for_truth_and_membership(tmp_path, monkeypatch):
     annotated ``self.x: T = self._secrets.get(...)`` inside __init__ are carried."""
     out = imported(tmp_path, "truss", "secrets-model")
     assert load_project(out).spec.secrets == ["HF_ACCESS_TOKEN"]
+    # environment_variables as Truss sets them: str(v), a bool lower-cased (null noted)
+    assert load_project(out).spec.env == {"USE_FAST": "true", "hf_token": "None"}
     source = (out / "predict.py").read_text(encoding="utf-8")
     assert "TRUSS_SECRETS = {'hf_access_token': None}" in source
     assert 'if TRUSS_SECRETS and bool(os.environ.get("HF_ACCESS_TOKEN")):' in source
@@ -411,3 +416,17 @@ def test_truss_predict_returning_an_inner_generator_is_refused_by_line(tmp_path)
     code, output = run("import", "truss", str(src), "--out", str(tmp_path / "always"))
     assert code == 0, output  # every return hands back the generator: always streams, as in Truss
     assert list(_call(tmp_path / "always", text="x")) == ["x"]
+
+
+def test_truss_external_data_is_fetched_where_truss_puts_it(tmp_path):
+    out = imported(tmp_path, "truss", "external-data-model")
+    spec = load_project(out).spec
+    assert spec.build_commands == [
+        "mkdir -p /app/data/assets && python -c 'import sys, urllib.request; urllib.request."
+        "urlretrieve(*sys.argv[1:])' https://example.com/files/vocab.txt /app/data/assets/vocab.txt",
+        "mkdir -p /app/data/assets && python -c 'import sys, urllib.request; urllib.request."
+        "urlretrieve(*sys.argv[1:])' https://example.com/files/mel_filters.npz "
+        "/app/data/assets/filters.npz"]
+    assert 'DATA_DIR = Path("/app/data")' in (out / "predict.py").read_text(encoding="utf-8")
+    assert _call(out, text="a") == {"text": "a", "assets": "/app/data/assets"}
+    build(load_project(out), "all", tmp_path / "build")

@@ -9,6 +9,7 @@ literal). ``predict(model_input)`` stays as ``_truss_predict`` behind a typed ``
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from portapack.importing.base import Note, env_name
 from portapack.importing.source import add_imports, dotted, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
 
-KWARGS = {"config", "data_dir", "secrets", "environment"}
+KWARGS = {"config", "data_dir", "secrets", "environment", "lazy_data_resolver"}
 PREDICTOR = "Predictor"
 
 
@@ -79,7 +80,7 @@ def _kept(init: ast.FunctionDef) -> tuple[dict[str, str], list[Problem], set[int
 
 
 def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[str, Any],
-            data_dir: str) -> TrussModel:
+            data_dir: str, data_root: str | None = None) -> TrussModel:
     module, tree = parse(path, rel)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     cls = classes.get(class_name)
@@ -164,10 +165,16 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
     constants = []
     if rewriter.uses_data:
         wanted.append(("pathlib", "Path"))
-        constants.append(f'DATA_DIR = Path(__file__).resolve().parent / "{data_dir}"  '
-                         "# Truss's data_dir, copied beside the predictor")
-        result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR ({data_dir}/ "
-                                 "beside the predictor)"))
+        if data_root:  # external_data is fetched there at image build, as in Truss
+            constants.append(f'DATA_DIR = Path("{data_root}")  # Truss\'s data_dir: external_data '
+                             "is fetched here at image build")
+            result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR "
+                                     f"({data_root}, where Truss has it and the files are fetched)"))
+        else:
+            constants.append(f'DATA_DIR = Path(__file__).resolve().parent / "{data_dir}"  '
+                             "# Truss's data_dir, copied beside the predictor")
+            result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR "
+                                     f"({data_dir}/ beside the predictor)"))
     if rewriter.uses_config:
         from portapack.targets.truss.importer import config_literal
         constants.append(f"# The Truss config.yaml this model was written for.\nTRUSS_CONFIG = "
@@ -197,6 +204,10 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         result.notes.append(Note(rel, f"self.{_attr(kept, 'environment')} (the Baseten environment "
                                  "the model is deployed in) became None, its value outside one",
                                  lost=True))
+    if rewriter.waits:
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'lazy_data_resolver')}."
+                                 "block_until_download_complete() removed: every target has the "
+                                 "model_cache weights (weights:) in place before load()"))
     result.secrets = sorted(rewriter.secrets)
     result.source = new.code
     if drain:
@@ -278,6 +289,7 @@ class _Rewriter(cst.CSTTransformer):
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
         self.uses_env = self.uses_data = self.uses_config = self.uses_environment = False
+        self.waits = 0  # lazy_data_resolver.block_until_download_complete() lines dropped
         self.uses_declared = False  # TRUSS_SECRETS: config.yaml's secrets, names and defaults
         self.membership: dict[str, str] = {}  # secrets tested with `"x" in self._secrets`
         self.in_init = 0  # __init__'s own `self._x = kwargs[...]` lines are dropped, not rewritten
@@ -342,6 +354,19 @@ class _Rewriter(cst.CSTTransformer):
             self.uses_env = True
             rest = "".join(", " + EMPTY_CODE(a.value) for a in updated.args[1:])
             return cst.parse_expression(f'os.environ.get("{name}"{rest})')
+        return updated
+
+    def leave_SimpleStatementLine(self, original, updated):
+        """``self._lazy_data_resolver.block_until_download_complete()``: Truss's model_cache
+        download finishing before load() goes on; every target has ``weights:`` in place
+        before load(), so the line goes."""
+        stmt = updated.body[0]
+        if len(updated.body) == 1 and isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call) \
+                and isinstance(stmt.value.func, cst.Attribute) \
+                and stmt.value.func.attr.value == "block_until_download_complete" \
+                and self._kind(stmt.value.func.value) == "lazy_data_resolver":
+            self.waits += 1
+            return cst.RemovalSentinel.REMOVE
         return updated
 
     def _secrets_dict(self, node: cst.BaseExpression) -> bool:
@@ -423,6 +448,10 @@ class _Rewriter(cst.CSTTransformer):
         for stmt in body:  # any self.<secrets dict> left is used in a way we cannot rewrite
             text = EMPTY_CODE(stmt)
             for attr, key in self.kept.items():
+                if key == "lazy_data_resolver" and re.search(rf"self\.{attr}\b", text):
+                    self.problems.append(Problem(self.rel, f"self.{attr} (Truss's lazy_data_resolver) "
+                                                 "is used other than to call "
+                                                 "block_until_download_complete(); no target has it"))
                 if key == "secrets" and f"self.{attr}" in text:
                     self.problems.append(Problem(self.rel, f"self.{attr} (Truss's secrets) is used "
                                                  "other than as self.{attr}['name'] or .get('name')"))
