@@ -29,6 +29,7 @@ IMPORTABLE = [
     ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
     ("truss", "async-pre-model"), ("truss", "async-stream-model"),
     ("runpod", "plain-handler"), ("runpod", "generator-handler"), ("runpod", "async-stream-handler"),
+    ("runpod", "main-worker"),
 ]
 
 
@@ -291,9 +292,15 @@ def test_runpod_worker_machinery_and_start_in_a_function_are_refused_by_line(tmp
     src = tmp_path / "src"
     shutil.copytree(FIXTURES / "runpod/src-layout", src)
     (src / "src/main.py").write_text("import runpod\n\nimport engine\n\n\ndef main():\n"
-                                     "    runpod.serverless.start({\"handler\": engine.handler})\n")
+                                     "    runpod.serverless.start({\"handler\": engine.handler})\n"
+                                     "    print('after')\n")
     code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "a"))
-    assert code != 0 and "src/main.py:7" in output and "inside main()" in output
+    assert code != 0 and "src/main.py:7" in output and "not the last statement of main()" in output
+    (src / "src/main.py").write_text("import runpod\n\nimport engine\n\n\ndef main():\n"
+                                     "    runpod.serverless.start({\"handler\": engine.handler})\n\n\n"
+                                     "main()\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "a2"))
+    assert code != 0 and "src/main.py:10" in output and "outside" in output
     (src / "src/main.py").write_text(
         "import runpod\nfrom runpod.serverless.modules import rp_http\n"
         "import engine\n\nrunpod.serverless.start({\"handler\": engine.handler})\n")
@@ -430,3 +437,15 @@ def test_truss_external_data_is_fetched_where_truss_puts_it(tmp_path):
     assert 'DATA_DIR = Path("/app/data")' in (out / "predict.py").read_text(encoding="utf-8")
     assert _call(out, text="a") == {"text": "a", "assets": "/app/data/assets"}
     build(load_project(out), "all", tmp_path / "build")
+
+
+def test_runpod_start_inside_main_runs_main_in_load(tmp_path):
+    """start() as main()'s last statement (main() called under __main__): main() returns the
+    options, load() runs it, the handler a factory made is read for typed inputs."""
+    out = imported(tmp_path, "runpod", "main-worker")
+    project = load_project(out)
+    assert [i.name for i in project.predictor.inputs] == ["text"]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "def main():" in source and "self._worker = main()" in source
+    assert project.spec.scaling.concurrency == 4
+    assert _call(out, text="hi") == {"text": "> hi"}

@@ -74,13 +74,16 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     opts = {k.value: v for k, v in zip(options.keys, options.values, strict=True)
             if isinstance(k, ast.Constant)}
     enclosing = _enclosing_function(tree, start)
-    if enclosing is not None:
-        raise SpecError(Problem(f"{rel}:{start.lineno}", f"runpod.serverless.start() is called "
-                                f"inside {enclosing}(): what {enclosing}() does before it (such as "
-                                "starting a server) has no place in a predictor as it stands; call "
-                                "start() at the top level of the module, then import again"))
     fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-    name, fn, handler_tree = _handler_function(src, rel, tree, opts.get("handler"), start)
+    if enclosing is not None:
+        _check_main(rel, tree, start, enclosing)
+        imported.note(f"{rel}:{start.lineno}", f"runpod.serverless.start() is called at the end of "
+                      f"{enclosing}(): {enclosing}() now returns start()'s options instead, and "
+                      f"load() runs it (what it does before start(), such as starting a server, "
+                      "runs once per worker, as before)")
+    name, fn, handler_tree = _handler_function(src, rel, tree, opts.get("handler"), start, enclosing)
+    if enclosing is not None:
+        name = 'self._worker["handler"]'
     spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": "predict.py:Predictor"}
     concurrency = _concurrency(opts.get("concurrency_modifier"), fns)
     if concurrency:
@@ -123,7 +126,8 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     imported.predictor_source = _predictor(src / rel, rel, name, inputs, streaming,
                                            isinstance(fn, ast.AsyncFunctionDef), imported,
                                            keep_runpod=bool(sdk), refresh="refresh_worker" in ast.dump(fn),
-                                           job_id=any(n.endswith("progress_update") for n in sdk))
+                                           job_id=any(n.endswith("progress_update") for n in sdk),
+                                           main=enclosing)
     if requirements:
         spec["requirements"] = requirements
     carry_python(spec, "Dockerfile FROM", requirements, imported)
@@ -160,9 +164,9 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
 
 def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_async: bool,
                imported: Imported, *, keep_runpod: bool = False, refresh: bool = False,
-               job_id: bool = False) -> str:
+               job_id: bool = False, main: str | None = None) -> str:
     module, _ = parse(path, rel)
-    module = module.visit(_DropStart(keep_runpod))
+    module = module.visit(_DropStart(keep_runpod, main))
     job = "{\"id\": uuid.uuid4().hex, \"input\": payload}" if job_id else "{\"input\": payload}"
     call = f"{name}({job})"
     if is_async and streaming:
@@ -174,8 +178,10 @@ def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_asyn
     if not streaming:
         imported.note(rel, "a returned {\"error\": ...} raises, so every target reports a failure "
                       "as RunPod does")
+    load = f"self._worker = {main}()  # the worker's start-up; its start() options" if main else None
     cls = render("importers/runpod_predictor.py.j2",
-                 {"method": method, "call": call, "streaming": streaming, "refresh": refresh})
+                 {"method": method, "call": call, "streaming": streaming, "refresh": refresh,
+                  "load": load})
     if refresh:
         imported.note(rel, "a returned \"refresh_worker\" key is removed from the output as RunPod "
                       "does; the worker is not restarted after the job on any target", lost=True)
@@ -195,8 +201,19 @@ class _DropStart(cst.CSTTransformer):
     """Remove ``import runpod`` (unless the code uses the SDK as a library) and the
     ``runpod.serverless.start(...)`` call (and an ``if __name__ == "__main__":`` that held only it)."""
 
-    def __init__(self, keep_runpod: bool = False):
-        self.keep_runpod = keep_runpod
+    def __init__(self, keep_runpod: bool = False, main: str | None = None):
+        self.keep_runpod, self.main = keep_runpod, main
+        self.depth = 0  # inside main(): start(options) -> return options
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += node.name.value == self.main
+
+    def leave_FunctionDef(self, original, updated):
+        if original.name.value == self.main and self.depth == 1 and updated.returns is not None \
+                and cst.Module([]).code_for_node(updated.returns.annotation) == "None":
+            updated = updated.with_changes(returns=None)  # it returns start()'s options now
+        self.depth -= original.name.value == self.main
+        return updated
 
     def leave_SimpleStatementLine(self, original, updated):
         stmt = updated.body[0]
@@ -204,6 +221,8 @@ class _DropStart(cst.CSTTransformer):
                 cst.Module([]).code_for_node(a.name).split(".")[0] == "runpod" for a in stmt.names):
             return cst.RemovalSentinel.REMOVE
         if isinstance(stmt, cst.Expr) and "serverless.start" in cst.Module([]).code_for_node(stmt):
+            if self.depth and isinstance(stmt.value, cst.Call) and stmt.value.args:
+                return updated.with_changes(body=[cst.Return(stmt.value.args[0].value)])
             return cst.RemovalSentinel.REMOVE
         return updated
 
@@ -225,11 +244,48 @@ def _enclosing_function(tree: ast.Module, call: ast.Call) -> str | None:
     return None
 
 
-def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | None,
-                      start: ast.Call) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, ast.Module]:
-    """The handler named in start(): a top-level function of this module, or ``mod.func`` of a
-    module this one imports (``import mod``) that sits beside it."""
+def _check_main(rel: str, tree: ast.Module, start: ast.Call, name: str) -> None:
+    """start() inside ``name()``: carried when ``name`` is a top-level function without
+    required parameters whose last statement is the start() call, and the module calls it
+    only under ``if __name__ == "__main__":`` (or not at all)."""
     where = f"{rel}:{start.lineno}"
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fn is None or fn.args.args or fn.args.posonlyargs or any(
+            d is None for d in fn.args.kw_defaults):
+        raise SpecError(Problem(where, f"runpod.serverless.start() is called inside {name}(), "
+                                "which is not a top-level function without parameters; call "
+                                "start() at the top level of the module or in such a main(), then "
+                                "import again"))
+    last = fn.body[-1]
+    if not (isinstance(last, ast.Expr) and last.value is start):
+        raise SpecError(Problem(where, f"runpod.serverless.start() is not the last statement of "
+                                f"{name}() (at its top level): what would run after it cannot be "
+                                "carried; make start() the last statement, then import again"))
+    main_block = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name \
+                and not any(node in set(ast.walk(b)) for b in main_block):
+            raise SpecError(Problem(f"{rel}:{node.lineno}", f"{name}() is called here, outside "
+                                    "'if __name__ == \"__main__\":', so the worker would start "
+                                    "on import; call it only under that test, then import again"))
+
+
+def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | None,
+                      start: ast.Call, main: str | None = None
+                      ) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, ast.Module]:
+    """The handler named in start(): a top-level function of this module, or ``mod.func`` of a
+    module this one imports (``import mod``) that sits beside it; inside ``main()`` also a
+    handler made by a top-level factory (``make_handler(...)`` returning a nested function)."""
+    where = f"{rel}:{start.lineno}"
+    if main is not None and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        factory = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                        and n.name == node.func.id), None)
+        last = factory.body[-1] if factory is not None else None
+        inner = {n.name: n for n in (factory.body if factory is not None else [])
+                 if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        if isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and \
+                last.value.id in inner and inner[last.value.id].args.args:
+            return node.func.id, inner[last.value.id], tree
     if isinstance(node, ast.Name):
         fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         fn = fns.get(node.id)
@@ -238,7 +294,8 @@ def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | Non
         return node.id, fn, tree
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         alias = node.value.id
-        module = next((a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names
+        scope = ast.walk(tree) if main is not None else tree.body  # main() may import it
+        module = next((a.name for n in scope if isinstance(n, ast.Import) for a in n.names
                        if (a.asname or a.name) == alias and "." not in a.name), None)
         other = (src / rel).parent / f"{module}.py" if module else None
         if other is None or not other.is_file():
