@@ -449,3 +449,18 @@ def test_runpod_start_inside_main_runs_main_in_load(tmp_path):
     assert "def main():" in source and "self._worker = main()" in source
     assert project.spec.scaling.concurrency == 4
     assert _call(out, text="hi") == {"text": "> hi"}
+
+
+@pytest.mark.parametrize(("pin", "kept"), [("runpod~=1.7.0", "runpod>=1.12,<2"),
+                                           ("runpod>=1.7.9", "runpod>=1.7.9"),
+                                           ("runpod==1.12.0", "runpod==1.12.0")])
+def test_runpod_worker_pin_kept_only_where_the_target_handler_can_run(tmp_path, pin, kept):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "runpod/dockerfile-worker", src)
+    with (src / "builder/requirements.txt").open("a") as f:
+        f.write(f"{pin}\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "out"), "--json")
+    assert code == 0, output
+    assert load_project(tmp_path / "out").spec.requirements[-1] == kept
+    lost = [n for n in json.loads(output)["notes"] if n["where"] == "requirements"]
+    assert lost and any(n["lost"] for n in lost) == (pin != kept)

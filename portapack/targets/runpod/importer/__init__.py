@@ -403,7 +403,10 @@ def _check_sdk(dotted: str, where: str, found: set[str], problems: list[Problem]
 
 
 def _keep_runpod(src: Path, requirements: list[str], imported: Imported) -> list[str]:
-    """runpod as a requirement of the predictor: the worker's own pin if it has one."""
+    """runpod as a requirement of the predictor: the worker's own pin if it has one and it
+    allows what the runpod target's handler needs, else that (noted)."""
+    from portapack.targets.runpod.target import RUNPOD_REQUIREMENT
+
     pins = []
     for name in ("requirements.txt", "builder/requirements.txt", "src/requirements.txt"):
         path = src / name
@@ -411,8 +414,29 @@ def _keep_runpod(src: Path, requirements: list[str], imported: Imported) -> list
             pins += [ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()
                      if ln.strip().lower().startswith("runpod")]
     pin = next((p for p in pins if p), "runpod")
-    imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
+    if _fits_target(pin):
+        imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
+    else:
+        imported.note("requirements", f"{pin} (the worker's pin) became {RUNPOD_REQUIREMENT}: the "
+                      "runpod target's generated handler needs that range, and one runpod serves "
+                      "both; the worker's SDK calls run on it", lost=True)
+        pin = RUNPOD_REQUIREMENT
     return [r for r in requirements if not r.lower().startswith("runpod")] + [pin]
+
+
+def _fits_target(pin: str) -> bool:
+    """Whether the worker's runpod requirement allows a release the runpod target can run
+    (1.12 or later, before 2); one that cannot be read is taken as not fitting."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(pin)
+    except InvalidRequirement:
+        return False
+    if req.url:
+        return False
+    probes = [f"1.{minor}.{patch}" for minor in range(12, 30) for patch in range(0, 20)]
+    return any(req.specifier.contains(v, prereleases=False) for v in probes)
 
 
 # RunPod Hub pool ids -> portapack GPU names (exact pools only; AMPERE_16 is nearest).
