@@ -24,7 +24,7 @@ RUFF = Path(sys.executable).parent / "ruff"
 IMPORTABLE = [
     ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
     ("cog", "secret-runner"), ("cog", "gpu-model"), ("cog", "path-filter"), ("cog", "file-upper"),
-    ("cog", "metrics-output"),
+    ("cog", "metrics-output"), ("cog", "model-version"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
     ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
     ("truss", "async-pre-model"), ("truss", "async-stream-model"),
@@ -464,3 +464,22 @@ def test_runpod_worker_pin_kept_only_where_the_target_handler_can_run(tmp_path, 
     assert load_project(tmp_path / "out").spec.requirements[-1] == kept
     lost = [n for n in json.loads(output)["notes"] if n["where"] == "requirements"]
     assert lost and any(n["lost"] for n in lost) == (pin != kept)
+
+
+def test_cog_input_named_model_version_is_carried(tmp_path):
+    """pydantic's protected model_ namespace: an input named model_version (musicgen) keeps its
+    name; only BaseModel's own attributes (model_dump, ...) are refused."""
+    import warnings
+
+    out = imported(tmp_path, "cog", "model-version")
+    project = load_project(out)
+    assert [i.name for i in project.predictor.inputs] == ["model_version", "text"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = project.predictor.inputs_model.model
+        assert model.model_validate({"model_version": "large"}).model_version == "large"
+    assert _call(out, model_version="large") == "large:hi"
+    result = build(project, "all", tmp_path / "build")
+    for b in result.builds:
+        text = "\n".join(p.read_text() for p in b.path.rglob("*.py"))
+        assert "protected_namespaces=()" in text, b.target
