@@ -89,6 +89,8 @@ def test_cog_runner_keeps_comments_helpers_and_becomes_typed(tmp_path):
 def test_cog_streaming_async_and_secret_runners(tmp_path):
     stream = load_project(imported(tmp_path, "cog", "stream-runner"))
     assert stream.predictor.streaming and stream.spec.predictor == "predict.py:Runner"  # run.py clashes
+    assert "def _tokens(self, prompt: str, n: int) -> Iterator[str]:" in (
+        stream.root / "predict.py").read_text()  # a helper's ConcatenateIterator hint too
     concurrent = load_project(imported(tmp_path, "cog", "async-runner"))
     assert concurrent.spec.scaling.concurrency == 4
     source = (concurrent.root / "predict.py").read_text()

@@ -184,6 +184,14 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     if models:
         new = new.visit(cog_outputs.ModelsToDataclasses(models, bound))
         rewriter.want("", "dataclasses")
+    for cog_name, plain in (("ConcatenateIterator", "Iterator"),
+                            ("AsyncConcatenateIterator", "AsyncIterator")):
+        others = cog_files.Replace(bound, {cog_name}, plain)  # outside predict(): a helper's hint
+        new = new.visit(others)
+        if others.count:
+            rewriter.want("collections.abc", plain)
+            early.append(Note(rel, f"{cog_name} outside predict()'s signature (a helper's type "
+                              f"hint) became {plain}, as in the signature"))
     scope = cog_files.Replace(bound, {"emit_metric"}, "_emit_metric")
     new = new.visit(scope)
     current = cog_files.Replace(bound, {"current_scope"}, "_current_scope")
