@@ -453,7 +453,7 @@ def test_runpod_start_inside_main_runs_main_in_load(tmp_path):
     assert _call(out, text="hi") == {"text": "> hi"}
 
 
-@pytest.mark.parametrize(("pin", "kept"), [("runpod~=1.7.0", "runpod>=1.12,<2"),
+@pytest.mark.parametrize(("pin", "kept"), [("runpod~=1.7.0", "runpod"),
                                            ("runpod>=1.7.9", "runpod>=1.7.9"),
                                            ("runpod==1.12.0", "runpod==1.12.0")])
 def test_runpod_worker_pin_kept_only_where_the_target_handler_can_run(tmp_path, pin, kept):
@@ -466,6 +466,10 @@ def test_runpod_worker_pin_kept_only_where_the_target_handler_can_run(tmp_path, 
     assert load_project(tmp_path / "out").spec.requirements[-1] == kept
     lost = [n for n in json.loads(output)["notes"] if n["where"] == "requirements"]
     assert lost and any(n["lost"] for n in lost) == (pin != kept)
+    built = build(load_project(tmp_path / "out"), "runpod", tmp_path / "build").builds[0].path
+    runpod_line = [ln for ln in (built / "requirements.txt").read_text().splitlines()
+                   if ln.startswith("runpod")]
+    assert runpod_line == ["runpod>=1.12,<2" if kept == "runpod" else kept]
 
 
 def test_cog_input_named_model_version_is_carried(tmp_path):

@@ -178,8 +178,10 @@ class RunpodTarget(Target):
         example = example_input(project)
         ctx.update(
             typing=typing_names(project.predictor),
-            requirements=with_requirements(project, RUNPOD_REQUIREMENT, "pydantic>=2",
-                                           *hf_requirement(project)),
+            # A bare `runpod` (the predictor uses the SDK, any version) gets the handler's range.
+            requirements=[RUNPOD_REQUIREMENT if r.strip().lower() == "runpod" else r for r in
+                          with_requirements(project, RUNPOD_REQUIREMENT, "pydantic>=2",
+                                            *hf_requirement(project))],
             base_image=self.base_image(project),
             system_packages=spec.system_packages,
             docker_env=self.image_env(project),

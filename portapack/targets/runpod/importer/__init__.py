@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -407,20 +408,16 @@ def _keep_runpod(src: Path, requirements: list[str], imported: Imported) -> list
     allows what the runpod target's handler needs, else that (noted)."""
     from portapack.targets.runpod.target import RUNPOD_REQUIREMENT
 
-    pins = []
-    for name in ("requirements.txt", "builder/requirements.txt", "src/requirements.txt"):
-        path = src / name
-        if path.is_file():
-            pins += [ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()
-                     if ln.strip().lower().startswith("runpod")]
-    pin = next((p for p in pins if p), "runpod")
+    pin = worker_runpod_pin(src) or "runpod"
     if _fits_target(pin):
         imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
     else:
-        imported.note("requirements", f"{pin} (the worker's pin) became {RUNPOD_REQUIREMENT}: the "
-                      "runpod target's generated handler needs that range, and one runpod serves "
-                      "both; the worker's SDK calls run on it", lost=True)
-        pin = RUNPOD_REQUIREMENT
+        imported.note("requirements", f"{pin} (the worker's pin) became runpod, unpinned: the "
+                      f"runpod target's generated handler needs {RUNPOD_REQUIREMENT} (it uses that "
+                      "range for a bare runpod), while other targets may need an older one (Truss's "
+                      "server pins a fastapi runpod 1.12 cannot use); the worker's SDK calls run "
+                      "on whichever each target installs", lost=True)
+        pin = "runpod"
     return [r for r in requirements if not r.lower().startswith("runpod")] + [pin]
 
 
@@ -539,6 +536,33 @@ def _example(src: Path, imported: Imported) -> dict[str, Any] | None:
     return data["input"]
 
 
+_RUNPOD_REQ = re.compile(r"runpod(\[[^\]]*\])?\s*([=~<>!]=?[^\s#;]*(\s*,\s*[=~<>!]=?[^\s#;,]*)*)?\s*(#.*)?$",
+                         re.IGNORECASE)
+
+
+def worker_runpod_pin(src: Path) -> str | None:
+    """The runpod requirement the worker's own image installs: a ``runpod...`` word of a
+    Dockerfile ``pip install``, else a ``runpod...`` line of its requirements files (the
+    top-level requirements.txt last: verify writes one from the spec when there is none)."""
+    dockerfile = src / "Dockerfile"
+    if dockerfile.is_file():
+        text = dockerfile.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            if "pip" not in line or "install" not in line:
+                continue
+            for word in line.split():
+                word = word.strip("'\"")
+                if _RUNPOD_REQ.match(word):
+                    return word
+    for name in ("builder/requirements.txt", "src/requirements.txt", "requirements.txt"):
+        path = src / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if _RUNPOD_REQ.match(line.strip()):
+                    return line.split("#")[0].strip().replace(" ", "")
+    return None
+
+
 class RunpodImporter(Importer):
     """RunPod workers in; the original runs under RunPod's local API (``--rp_serve_api``)."""
 
@@ -553,13 +577,21 @@ class RunpodImporter(Importer):
         from portapack.targets.runpod.runtime import RunpodRuntime
 
         handler = find_handler(copy)[0]
+        own = worker_runpod_pin(copy)
+        reqs = copy / "requirements.txt"
+        if own and reqs.is_file():  # the runpod the worker's image has, not the import's range
+            lines = reqs.read_text(encoding="utf-8").splitlines()
+            kept = [ln for ln in lines if not _RUNPOD_REQ.match(ln.strip())]
+            if kept != lines:
+                reqs.write_text("".join(f"{ln}\n" for ln in kept), encoding="utf-8")
 
         class OriginalRunpodRuntime(RunpodRuntime):
             """The source worker under RunPod's local API, started from its own handler file."""
 
             def runtime_packages(self) -> list[str]:
-                # The worker's Dockerfile pip-installs runpod; the import drops it from requirements.
-                return [pinned("runpod")]
+                # The worker's image pip-installs its own runpod (the import drops or widens it);
+                # without a pin of its own, the runpod portapack was tested with.
+                return [own or pinned("runpod")]
 
             def command(self) -> list[str]:
                 return [self.python, "-u", handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",
