@@ -489,3 +489,47 @@ def test_cog_input_named_model_version_is_carried(tmp_path):
     for b in result.builds:
         text = "\n".join(p.read_text() for p in b.path.rglob("*.py"))
         assert "protected_namespaces=()" in text, b.target
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.mark.parametrize("platform", ["cog", "truss", "runpod"])
+@pytest.mark.parametrize("example", ["text-stats", "token-stream"])
+def test_round_trip_of_an_artifact_portapack_built(tmp_path, example, platform):
+    """Build an example for a target, import the artifact back: the same predictor (inputs with
+    types, defaults and rules), the example inputs and scaling the format carries, and
+    `portapack test` on that target passes with the original's examples."""
+    original = load_project(EXAMPLES / example)
+    built = build(original, platform, tmp_path / "build").builds[0].path
+    out = tmp_path / "back"
+    code, output = run("import", platform, str(built), "--out", str(out), "--json")
+    assert code == 0, output
+    back = load_project(out)
+    assert back.spec.name == original.spec.name
+    assert back.spec.predictor == original.spec.predictor
+    assert (out / back.spec.predictor_file).read_bytes() == (
+        EXAMPLES / example / original.spec.predictor_file).read_bytes()
+    assert back.predictor.inputs == original.predictor.inputs
+    assert back.predictor.streaming == original.predictor.streaming
+    assert back.spec.requirements == original.spec.requirements
+    assert back.spec.env == original.spec.env
+    # What each format carries: concurrency everywhere; replica counts in Cog's deployment and
+    # RunPod's endpoint.json (Truss's lives in Baseten's autoscaling, not config.yaml); idle
+    # timeout and request timeout in endpoint.json; cpu and memory in Truss's resources.
+    carried = {"cog": ["min_replicas", "max_replicas"], "truss": [],
+               "runpod": ["min_replicas", "max_replicas", "idle_timeout", "timeout"]}[platform]
+    for key in ["concurrency", *carried]:
+        assert getattr(back.spec.scaling, key) == getattr(original.spec.scaling, key), key
+    if platform == "truss":
+        assert (back.spec.resources.cpu, back.spec.resources.memory) == (
+            original.spec.resources.cpu, original.spec.resources.memory)
+    wanted = [e.input for e in original.spec.examples]
+    assert all(e.input in wanted for e in back.spec.examples)
+    assert not any(p.name in ("run.py", "handler.py", "portapack_files.py", "model.py")
+                   for p in out.rglob("*"))
+    spec = yaml.safe_load((out / "portapack.yaml").read_text())
+    spec["examples"] = [e.model_dump(exclude_none=True) for e in original.spec.examples]
+    (out / "portapack.yaml").write_text(yaml.safe_dump(spec))
+    code, output = run("test", "--spec", str(out), "-t", platform, "--out", str(tmp_path / "t"))
+    assert code == 0, output

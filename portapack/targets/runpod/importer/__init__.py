@@ -19,6 +19,7 @@ import libcst as cst
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
 from portapack.importing.base import Imported, carry_python, predictor_name, slug, user_files
+from portapack.importing.generated import built_target, unwrap
 from portapack.importing.importer import Importer
 from portapack.importing.source import add_imports, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
@@ -64,6 +65,9 @@ def find_handler(src: Path) -> tuple[str, ast.Module, ast.Call]:
 
 def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     """Convert the RunPod worker in ``src``."""
+    built = built_target(src)
+    if built is not None:
+        return _import_built(src, built, gpu)
     rel, tree, start = find_handler(src)
     imported = Imported("runpod", {}, "predict.py", "")
     imported.note(rel, "the worker became predict.py with a Predictor class calling your handler "
@@ -160,6 +164,76 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
         imported.predictor_file = predictor_name("handler.py", taken)
         spec["predictor"] = f"{imported.predictor_file}:Predictor"
         imported.note(rel, f"written as {imported.predictor_file}: the worker has its own predict.py")
+    return imported
+
+
+def _import_built(src: Path, built: str, gpu: str | None) -> Imported:
+    """A worker portapack's runpod target built: its predictor as it is; the spec from the
+    files the target writes (Dockerfile's BASE_IMAGE and apt line, requirements.txt,
+    endpoint.json, the handler's start() options and its --test_input line)."""
+    from portapack.targets.runpod.target import RUNPOD_REQUIREMENT
+
+    imported = Imported("runpod", {}, "predict.py", "")
+    spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": "predict.py:Predictor"}
+    docker = (src / "Dockerfile").read_text(encoding="utf-8") if (src / "Dockerfile").is_file() else ""
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)", docker, re.MULTILINE)
+    version = re.fullmatch(r"python:(3\.\d+)-slim", base.group(1)) if base else None
+    if version:
+        spec["python"] = version.group(1)
+    elif base:
+        spec["targets"] = {"runpod": {"base_image": base.group(1)}}
+    apt = re.search(r"apt-get install -y --no-install-recommends ([^\\\n]+)", docker)
+    if apt:
+        spec["system_packages"] = apt.group(1).split()
+    reqs = src / "requirements.txt"
+    requirements = [ln.strip() for ln in reqs.read_text(encoding="utf-8").splitlines()
+                    if ln.strip() and not ln.startswith("#")] if reqs.is_file() else []
+    requirements = [r for r in requirements if r != RUNPOD_REQUIREMENT]  # the target's own
+    if requirements:
+        spec["requirements"] = requirements
+    endpoint = {}
+    if (src / "endpoint.json").is_file():
+        try:
+            endpoint = json.loads((src / "endpoint.json").read_text(encoding="utf-8"))
+        except ValueError:
+            endpoint = {}
+    env, secrets = {}, []
+    for key, value in (endpoint.get("env") or {}).items():
+        if isinstance(value, str) and value.startswith("{{ RUNPOD_SECRET_"):
+            secrets.append(key)
+        else:
+            env[key] = str(value)
+    if env:
+        spec["env"] = env
+    if secrets:
+        spec["secrets"] = secrets
+    workers = endpoint.get("workers") or {}
+    scaling = {k: workers[key] for key, k in (("min", "min_replicas"), ("max", "max_replicas"),
+                                               ("idleTimeout", "idle_timeout"))
+               if isinstance(workers.get(key), int)}
+    if isinstance(endpoint.get("timeout"), int):
+        scaling["timeout"] = endpoint["timeout"] // 1000
+    handler = src / "handler.py"
+    text = handler.read_text(encoding="utf-8") if handler.is_file() else ""
+    modifier = re.search(r'"concurrency_modifier": lambda \w+: (\d+)', text)
+    if modifier:
+        scaling["concurrency"] = int(modifier.group(1))
+    if scaling:
+        spec["scaling"] = scaling
+    if gpu:
+        spec["resources"] = {"gpu": gpu}
+    elif endpoint.get("gpu"):
+        imported.note("endpoint.json gpu", "the endpoint's GPU pools are not read back: pass --gpu",
+                      lost=True)
+    example = re.search(r"--test_input '(.*)'$", text, re.MULTILINE)
+    if example:
+        try:
+            spec["examples"] = [{"input": json.loads(example.group(1).replace("'\\''", "'"))["input"]}]
+        except (ValueError, KeyError, TypeError):
+            pass
+    imported.spec = spec
+    imported.copies = user_files(src, set())
+    unwrap(src, built, imported, spec, "handler.py")
     return imported
 
 

@@ -26,6 +26,7 @@ from portapack.importing.base import (
     user_files,
     without_platform_sdk,
 )
+from portapack.importing.generated import built_target, unwrap
 from portapack.importing.importer import Importer
 from portapack.importing.requirements import Requirements, read_file, read_words
 from portapack.spec.gpu import parse_gpu
@@ -115,8 +116,12 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
     example = (config.get("model_metadata") or {}).get("example_model_input")
     data_dir = str(config.get("data_dir") or "data")
     data_root = _external_data(src, config, spec, imported, data_dir)
-    model = truss_model.rewrite(src / model_rel, model_rel, class_name, example, config, data_dir,
-                                data_root)
+    built = built_target(src)
+    if built is not None:  # portapack's own artifact: its predictor as it is, not model.py
+        model = truss_model.TrussModel("", example=example if isinstance(example, dict) else None)
+    else:
+        model = truss_model.rewrite(src / model_rel, model_rel, class_name, example, config,
+                                    data_dir, data_root)
     imported.predictor_source = model.source
     imported.notes += model.notes
     secrets += [s for s in model.secrets if s not in secrets]
@@ -138,6 +143,8 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
             if rel.startswith(prefix):
                 rel = rel[len(prefix):]
         imported.copies[rel] = path
+    if built is not None:
+        unwrap(src, built, imported, spec, model_rel, packages)
     return imported
 
 
