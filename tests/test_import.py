@@ -422,8 +422,10 @@ def test_truss_predict_returning_an_inner_generator_is_refused_by_line(tmp_path)
     (src / "model/model.py").write_text(text.replace(
         '        if model_input.get("stream"):\n            return generator()\n', "").replace(
         'return model_input["text"]', "return generator()"))
+    (src / "model/model.py").write_text((src / "model/model.py").read_text().replace(
+        "        return generator()", "        with open(__file__):\n            return generator()"))
     code, output = run("import", "truss", str(src), "--out", str(tmp_path / "always"))
-    assert code == 0, output  # every return hands back the generator: always streams, as in Truss
+    assert code == 0, output  # every return (here inside a with) hands back the generator
     assert list(_call(tmp_path / "always", text="x")) == ["x"]
 
 

@@ -108,7 +108,7 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         values = [n.value for n in _own_nodes(predict) if isinstance(n, ast.Return)]
         called = [v.func.id for v in values if isinstance(v, ast.Call) and isinstance(
             v.func, ast.Name) and v.func.id in nested and not v.args and not v.keywords]
-        ends = isinstance(predict.body[-1], ast.Return)  # else it may fall through to None
+        ends = _always_returns(predict.body)  # else it may fall through to None
         if ends and len(called) == len(values) and len({type(nested[c]) for c in called}) == 1:
             streaming = True  # every return hands back that generator: Truss always streams
             returned = isinstance(nested[called[0]], ast.AsyncFunctionDef)
@@ -214,6 +214,20 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         from portapack.building.render import render
         result.source = result.source.rstrip("\n") + "\n\n\n" + render("importers/drain.py.j2", {})
     return result
+
+
+def _always_returns(body: list[ast.stmt]) -> bool:
+    """Whether running ``body`` always ends in a ``return`` (never falls off its end): its last
+    statement returns, or is a ``with`` whose body always returns, or an ``if`` whose every
+    branch does."""
+    last = body[-1] if body else None
+    if isinstance(last, ast.Return | ast.Raise):
+        return True
+    if isinstance(last, ast.With | ast.AsyncWith):
+        return _always_returns(last.body)
+    if isinstance(last, ast.If):
+        return bool(last.orelse) and _always_returns(last.body) and _always_returns(last.orelse)
+    return False
 
 
 def _own_nodes(fn: ast.AST):
