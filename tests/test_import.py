@@ -535,3 +535,23 @@ def test_round_trip_of_an_artifact_portapack_built(tmp_path, example, platform):
     (out / "portapack.yaml").write_text(yaml.safe_dump(spec))
     code, output = run("test", "--spec", str(out), "-t", platform, "--out", str(tmp_path / "t"))
     assert code == 0, output
+
+
+def test_runpod_worker_that_is_a_package_module_keeps_its_package(tmp_path):
+    """A start file with relative imports (run as python -m pkg.handler): its siblings go into
+    pkg/ and its relative imports become pkg.x ones (sub-modules keep theirs)."""
+    out = imported(tmp_path, "runpod", "package-worker")  # the Dockerfile runs -m worker.handler
+    assert (out / "worker/util.py").is_file() and (out / "worker/sub/words.py").is_file()
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "from worker import util" in source and "from worker.sub.words import count" in source
+    try:
+        assert _call(out, text="a b") == {"text": "A B", "words": 2}
+    finally:
+        for name in [m for m in sys.modules if m == "worker" or m.startswith("worker.")]:
+            sys.modules.pop(name)
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "runpod/package-worker", src)
+    (src / "handler.py").write_text((src / "handler.py").read_text().replace(
+        "from . import util", "from .. import util"))
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "up"))
+    assert code == 2 and "handler.py:3" in output and "beyond its own package" in output, output

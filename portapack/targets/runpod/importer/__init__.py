@@ -159,12 +159,76 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     if folder:
         imported.note(folder, f"the handler's folder {folder}/ was flattened beside predict.py "
                       "(its modules import each other as before)")
+    package = _package_of(src, rel, tree)
+    if package:
+        _as_package(imported, package, rel, (src / rel).parent)
     taken = {p.split("/")[-1] for p in imported.copies if "/" not in p}
     if "predict.py" in taken:
         imported.predictor_file = predictor_name("handler.py", taken)
         spec["predictor"] = f"{imported.predictor_file}:Predictor"
         imported.note(rel, f"written as {imported.predictor_file}: the worker has its own predict.py")
     return imported
+
+
+def _package_of(src: Path, rel: str, tree: ast.Module) -> str | None:
+    """The package the start file belongs to, when it imports its siblings relatively
+    (``from . import audio``: it runs as ``python -m pkg.handler``); None otherwise."""
+    relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    if not relative:
+        return None
+    folder = (src / rel).parent
+    deeper = [n for n in relative if n.level > 1]
+    if deeper or not (folder / "__init__.py").is_file():
+        node = (deeper or relative)[0]
+        raise SpecError(Problem(f"{rel}:{node.lineno}", "a relative import "
+                                + ("beyond its own package" if deeper else "outside a package")
+                                + ": portapack imports a worker whose start file is a module of "
+                                "one package (from . import x); make the import absolute"))
+    stem = Path(rel).stem  # the Dockerfile's `python -m pkg.handler` names the package
+    docker = (src / "Dockerfile").read_text(encoding="utf-8") if (src / "Dockerfile").is_file() else ""
+    started = re.search(rf'-m["\s,]+"?([A-Za-z_]\w*)\.{re.escape(stem)}\b', docker)
+    name = started.group(1) if started else folder.resolve().name
+    if not name.isidentifier():
+        raise SpecError(Problem(f"{rel}:{relative[0].lineno}", f"the start file is a module of the "
+                                f"package folder '{name}', which is no Python name"))
+    return name
+
+
+def _as_package(imported: Imported, package: str, rel: str, handler_dir: Path) -> None:
+    """The worker is a module of ``package``: its relative imports become ``package.x`` ones
+    and its modules (the .py files and subfolders beside it) go into ``package/`` beside
+    predict.py; other files beside it (requirements, scripts the build commands use) stay."""
+    module = cst.parse_module(imported.predictor_source)
+    imported.predictor_source = module.visit(_AbsoluteImports(package)).code
+    moved = {}
+    for dest, path in imported.copies.items():
+        try:
+            inside = path.relative_to(handler_dir).as_posix()
+        except ValueError:
+            inside = None
+        if inside is not None and (inside.endswith(".py") or "/" in inside):
+            moved[f"{package}/{inside}"] = path
+        else:
+            moved[dest] = path
+    imported.copies = moved
+    imported.note(rel, f"the worker is a module of the package {package} (relative imports): its "
+                  f"modules and subfolders go into {package}/ beside predict.py and its relative "
+                  f"imports import from {package}; other files beside it stay where they were",
+                  lost=True)
+
+
+class _AbsoluteImports(cst.CSTTransformer):
+    """``from . import x`` / ``from .m import x`` -> ``from pkg import x`` / ``from pkg.m import x``."""
+
+    def __init__(self, package: str):
+        self.package = package
+
+    def leave_ImportFrom(self, original, updated):
+        if not updated.relative:
+            return updated
+        name = self.package + ("." + cst.Module([]).code_for_node(updated.module)
+                               if updated.module is not None else "")
+        return updated.with_changes(relative=[], module=cst.parse_expression(name))
 
 
 def _import_built(src: Path, built: str, gpu: str | None) -> Imported:
