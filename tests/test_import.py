@@ -24,9 +24,12 @@ RUFF = Path(sys.executable).parent / "ruff"
 IMPORTABLE = [
     ("cog", "hello-world"), ("cog", "stream-runner"), ("cog", "async-runner"),
     ("cog", "secret-runner"), ("cog", "gpu-model"), ("cog", "path-filter"), ("cog", "file-upper"),
+    ("cog", "metrics-output"), ("cog", "model-version"),
     ("truss", "typed-model"), ("truss", "streaming-model"), ("truss", "weights-model"),
     ("truss", "docker-server"), ("truss", "docker-server-cpu"), ("truss", "flow-model"),
+    ("truss", "async-pre-model"), ("truss", "async-stream-model"),
     ("runpod", "plain-handler"), ("runpod", "generator-handler"), ("runpod", "async-stream-handler"),
+    ("runpod", "main-worker"),
 ]
 
 
@@ -86,6 +89,8 @@ def test_cog_runner_keeps_comments_helpers_and_becomes_typed(tmp_path):
 def test_cog_streaming_async_and_secret_runners(tmp_path):
     stream = load_project(imported(tmp_path, "cog", "stream-runner"))
     assert stream.predictor.streaming and stream.spec.predictor == "predict.py:Runner"  # run.py clashes
+    assert "def _tokens(self, prompt: str, n: int) -> Iterator[str]:" in (
+        stream.root / "predict.py").read_text()  # a helper's ConcatenateIterator hint too
     concurrent = load_project(imported(tmp_path, "cog", "async-runner"))
     assert concurrent.spec.scaling.concurrency == 4
     source = (concurrent.root / "predict.py").read_text()
@@ -122,7 +127,10 @@ def test_truss_config_maps_to_the_spec(tmp_path):
         "/app/model_cache/mistral")]
     assert str(weights.spec.resources.gpu) == "A10G" and weights.spec.resources.memory == "16Gi"
     assert weights.spec.secrets == ["HF_ACCESS_TOKEN"]
-    assert 'os.environ["HF_ACCESS_TOKEN"]' in (weights.root / "predict.py").read_text()
+    source = (weights.root / "predict.py").read_text()
+    assert 'os.environ["HF_ACCESS_TOKEN"]' in source
+    # lazy_data_resolver: waiting for model_cache before load() goes (weights are in place)
+    assert "lazy_data_resolver" not in source and "def __init__(self):" in source
 
 
 def test_runpod_dockerfile_maps_to_the_spec(tmp_path):
@@ -286,9 +294,15 @@ def test_runpod_worker_machinery_and_start_in_a_function_are_refused_by_line(tmp
     src = tmp_path / "src"
     shutil.copytree(FIXTURES / "runpod/src-layout", src)
     (src / "src/main.py").write_text("import runpod\n\nimport engine\n\n\ndef main():\n"
-                                     "    runpod.serverless.start({\"handler\": engine.handler})\n")
+                                     "    runpod.serverless.start({\"handler\": engine.handler})\n"
+                                     "    print('after')\n")
     code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "a"))
-    assert code != 0 and "src/main.py:7" in output and "inside main()" in output
+    assert code != 0 and "src/main.py:7" in output and "not the last statement of main()" in output
+    (src / "src/main.py").write_text("import runpod\n\nimport engine\n\n\ndef main():\n"
+                                     "    runpod.serverless.start({\"handler\": engine.handler})\n\n\n"
+                                     "main()\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "a2"))
+    assert code != 0 and "src/main.py:10" in output and "outside" in output
     (src / "src/main.py").write_text(
         "import runpod\nfrom runpod.serverless.modules import rp_http\n"
         "import engine\n\nrunpod.serverless.start({\"handler\": engine.handler})\n")
@@ -345,3 +359,199 @@ def test_truss_init_kwargs_forms_are_carried(tmp_path):
     assert 'os.environ.get("HF_ACCESS_TOKEN", None)' in source
     assert 'TRUSS_CONFIG["model_metadata"]["name"]' in source
     assert _call(out, text="hi") == {"name": "tiny", "text": "hi", "env": None, "has_token": False}
+
+
+def test_cog_base_model_output_and_metrics_are_carried(tmp_path):
+    """A cog.BaseModel output is sent as the dict of its fields (as Cog sends it); emit_metric
+    and current_scope() become logged no-ops, each noted by line."""
+    code, output = run("import", "cog", str(FIXTURES / "cog/metrics-output"), "--out",
+                       str(tmp_path / "out"), "--json")
+    assert code == 0, output
+    notes = json.loads(output)["notes"]
+    lost = {n["where"] for n in notes if n["lost"]}
+    assert {"predict.py:20", "predict.py:21", "predict.py:22", "predict.py:23"} <= lost
+    assert any(n["where"] == "predict.py:7" and "dataclass" in n["message"] for n in notes)
+    out = tmp_path / "out"
+    assert load_project(out).predictor.output_kind == "dict"
+    assert _call(out, text="x y") == {"words": [">x", ">y"], "language": "en", "count": 0,
+                                      "report": None}
+    assert _call(out, text=" ") == {"words": [], "language": None, "count": None, "report": None}
+
+
+def test_truss_secrets_tested_for_truth_and_membership(tmp_path, monkeypatch):
+    """``if self._secrets``, ``"x" in self._secrets``, ``self._secrets._base_secrets`` and an
+    annotated ``self.x: T = self._secrets.get(...)`` inside __init__ are carried."""
+    out = imported(tmp_path, "truss", "secrets-model")
+    assert load_project(out).spec.secrets == ["HF_ACCESS_TOKEN"]
+    # environment_variables as Truss sets them: str(v), a bool lower-cased (null noted)
+    assert load_project(out).spec.env == {"USE_FAST": "true", "hf_token": "None"}
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "TRUSS_SECRETS = {'hf_access_token': None}" in source
+    assert 'if TRUSS_SECRETS and bool(os.environ.get("HF_ACCESS_TOKEN")):' in source
+    monkeypatch.setenv("HF_ACCESS_TOKEN", "t0k")
+    assert _call(out, text="hi") == {"text": "hi", "token": "t0k", "declared": True,
+                                     "empty": False, "got": "t0k"}
+    monkeypatch.delenv("HF_ACCESS_TOKEN")
+    assert _call(out, text="hi")["token"] is None
+
+
+def test_truss_async_preprocess_is_awaited_and_async_generators_stream(tmp_path):
+    pre = imported(tmp_path, "truss", "async-pre-model")
+    assert _call(pre, text=" ab ") == {"upper": "AB"}  # preprocess awaited, as Truss does
+    stream = imported(tmp_path, "truss", "async-stream-model")
+    assert load_project(stream).predictor.streaming
+    assert list(_call(stream, text="a b c")) == ["a ", "b ", "c "]
+
+
+def test_truss_predict_returning_an_inner_generator_is_refused_by_line(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "truss/async-stream-model", src)
+    (src / "model/model.py").write_text(
+        "class Model:\n    def __init__(self, **kwargs):\n        pass\n\n"
+        "    def load(self):\n        pass\n\n"
+        "    async def predict(self, model_input):\n"
+        "        async def generator():\n            yield model_input[\"text\"]\n\n"
+        "        if model_input.get(\"stream\"):\n            return generator()\n"
+        "        return model_input[\"text\"]\n")
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "out"))
+    assert code == 2 and "model/model.py:9" in output and "generator()" in output, output
+    text = (src / "model/model.py").read_text()
+    (src / "model/model.py").write_text(text.replace('        return model_input["text"]\n', ""))
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "falls"))
+    assert code == 2 and "model/model.py:9" in output, output  # may fall through to None
+    (src / "model/model.py").write_text(text.replace(
+        '        if model_input.get("stream"):\n            return generator()\n', "").replace(
+        'return model_input["text"]', "return generator()"))
+    (src / "model/model.py").write_text((src / "model/model.py").read_text().replace(
+        "        return generator()", "        with open(__file__):\n            return generator()"))
+    code, output = run("import", "truss", str(src), "--out", str(tmp_path / "always"))
+    assert code == 0, output  # every return (here inside a with) hands back the generator
+    assert list(_call(tmp_path / "always", text="x")) == ["x"]
+
+
+def test_truss_external_data_is_fetched_where_truss_puts_it(tmp_path):
+    out = imported(tmp_path, "truss", "external-data-model")
+    spec = load_project(out).spec
+    assert spec.build_commands == [
+        "mkdir -p /app/data/assets && python -c 'import sys, urllib.request; urllib.request."
+        "urlretrieve(*sys.argv[1:])' https://example.com/files/vocab.txt /app/data/assets/vocab.txt",
+        "mkdir -p /app/data/assets && python -c 'import sys, urllib.request; urllib.request."
+        "urlretrieve(*sys.argv[1:])' https://example.com/files/mel_filters.npz "
+        "/app/data/assets/filters.npz"]
+    assert 'DATA_DIR = Path("/app/data")' in (out / "predict.py").read_text(encoding="utf-8")
+    assert _call(out, text="a") == {"text": "a", "assets": "/app/data/assets"}
+    build(load_project(out), "all", tmp_path / "build")
+
+
+def test_runpod_start_inside_main_runs_main_in_load(tmp_path):
+    """start() as main()'s last statement (main() called under __main__): main() returns the
+    options, load() runs it, the handler a factory made is read for typed inputs."""
+    out = imported(tmp_path, "runpod", "main-worker")
+    project = load_project(out)
+    assert [i.name for i in project.predictor.inputs] == ["text"]
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "def main():" in source and "self._worker = main()" in source
+    assert project.spec.scaling.concurrency == 4
+    assert _call(out, text="hi") == {"text": "> hi"}
+
+
+@pytest.mark.parametrize(("pin", "kept"), [("runpod~=1.7.0", "runpod"),
+                                           ("runpod>=1.7.9", "runpod>=1.7.9"),
+                                           ("runpod==1.12.0", "runpod==1.12.0")])
+def test_runpod_worker_pin_kept_only_where_the_target_handler_can_run(tmp_path, pin, kept):
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "runpod/dockerfile-worker", src)
+    with (src / "builder/requirements.txt").open("a") as f:
+        f.write(f"{pin}\n")
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "out"), "--json")
+    assert code == 0, output
+    assert load_project(tmp_path / "out").spec.requirements[-1] == kept
+    lost = [n for n in json.loads(output)["notes"] if n["where"] == "requirements"]
+    assert lost and any(n["lost"] for n in lost) == (pin != kept)
+    built = build(load_project(tmp_path / "out"), "runpod", tmp_path / "build").builds[0].path
+    runpod_line = [ln for ln in (built / "requirements.txt").read_text().splitlines()
+                   if ln.startswith("runpod")]
+    assert runpod_line == ["runpod>=1.12,<2" if kept == "runpod" else kept]
+
+
+def test_cog_input_named_model_version_is_carried(tmp_path):
+    """pydantic's protected model_ namespace: an input named model_version (musicgen) keeps its
+    name; only BaseModel's own attributes (model_dump, ...) are refused."""
+    import warnings
+
+    out = imported(tmp_path, "cog", "model-version")
+    project = load_project(out)
+    assert [i.name for i in project.predictor.inputs] == ["model_version", "text"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = project.predictor.inputs_model.model
+        assert model.model_validate({"model_version": "large"}).model_version == "large"
+    assert _call(out, model_version="large") == "large:hi"
+    result = build(project, "all", tmp_path / "build")
+    for b in result.builds:
+        text = "\n".join(p.read_text() for p in b.path.rglob("*.py"))
+        assert "protected_namespaces=()" in text, b.target
+
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.mark.parametrize("platform", ["cog", "truss", "runpod"])
+@pytest.mark.parametrize("example", ["text-stats", "token-stream"])
+def test_round_trip_of_an_artifact_portapack_built(tmp_path, example, platform):
+    """Build an example for a target, import the artifact back: the same predictor (inputs with
+    types, defaults and rules), the example inputs and scaling the format carries, and
+    `portapack test` on that target passes with the original's examples."""
+    original = load_project(EXAMPLES / example)
+    built = build(original, platform, tmp_path / "build").builds[0].path
+    out = tmp_path / "back"
+    code, output = run("import", platform, str(built), "--out", str(out), "--json")
+    assert code == 0, output
+    back = load_project(out)
+    assert back.spec.name == original.spec.name
+    assert back.spec.predictor == original.spec.predictor
+    assert (out / back.spec.predictor_file).read_bytes() == (
+        EXAMPLES / example / original.spec.predictor_file).read_bytes()
+    assert back.predictor.inputs == original.predictor.inputs
+    assert back.predictor.streaming == original.predictor.streaming
+    assert back.spec.requirements == original.spec.requirements
+    assert back.spec.env == original.spec.env
+    # What each format carries: concurrency everywhere; replica counts in Cog's deployment and
+    # RunPod's endpoint.json (Truss's lives in Baseten's autoscaling, not config.yaml); idle
+    # timeout and request timeout in endpoint.json; cpu and memory in Truss's resources.
+    carried = {"cog": ["min_replicas", "max_replicas"], "truss": [],
+               "runpod": ["min_replicas", "max_replicas", "idle_timeout", "timeout"]}[platform]
+    for key in ["concurrency", *carried]:
+        assert getattr(back.spec.scaling, key) == getattr(original.spec.scaling, key), key
+    if platform == "truss":
+        assert (back.spec.resources.cpu, back.spec.resources.memory) == (
+            original.spec.resources.cpu, original.spec.resources.memory)
+    wanted = [e.input for e in original.spec.examples]
+    assert all(e.input in wanted for e in back.spec.examples)
+    assert not any(p.name in ("run.py", "handler.py", "portapack_files.py", "model.py")
+                   for p in out.rglob("*"))
+    spec = yaml.safe_load((out / "portapack.yaml").read_text())
+    spec["examples"] = [e.model_dump(exclude_none=True) for e in original.spec.examples]
+    (out / "portapack.yaml").write_text(yaml.safe_dump(spec))
+    code, output = run("test", "--spec", str(out), "-t", platform, "--out", str(tmp_path / "t"))
+    assert code == 0, output
+
+
+def test_runpod_worker_that_is_a_package_module_keeps_its_package(tmp_path):
+    """A start file with relative imports (run as python -m pkg.handler): its siblings go into
+    pkg/ and its relative imports become pkg.x ones (sub-modules keep theirs)."""
+    out = imported(tmp_path, "runpod", "package-worker")  # the Dockerfile runs -m worker.handler
+    assert (out / "worker/util.py").is_file() and (out / "worker/sub/words.py").is_file()
+    source = (out / "predict.py").read_text(encoding="utf-8")
+    assert "from worker import util" in source and "from worker.sub.words import count" in source
+    try:
+        assert _call(out, text="a b") == {"text": "A B", "words": 2}
+    finally:
+        for name in [m for m in sys.modules if m == "worker" or m.startswith("worker.")]:
+            sys.modules.pop(name)
+    src = tmp_path / "src"
+    shutil.copytree(FIXTURES / "runpod/package-worker", src)
+    (src / "handler.py").write_text((src / "handler.py").read_text().replace(
+        "from . import util", "from .. import util"))
+    code, output = run("import", "runpod", str(src), "--out", str(tmp_path / "up"))
+    assert code == 2 and "handler.py:3" in output and "beyond its own package" in output, output

@@ -116,3 +116,26 @@ def test_docker_server_truss_behaves_like_the_original(tmp_path):
         if row["case"].startswith("example") and row["target"] != "original":
             assert row["ok"] and row["expected"] == {
                 "status": 200, "json": {"choices.0.message.content": "world big hello"}}
+
+
+def test_original_worker_runs_on_its_own_runpod_pin(tmp_path):
+    """The original runs on the runpod its image installs (runpod==1.7.13 here, with its own
+    deprecation warnings), not on portapack's; the import's runpod is unpinned (each target
+    resolves its own: the runpod target's handler needs 1.12+, Truss's fastapi excludes it)."""
+    import shutil
+
+    from portapack.targets.runpod.importer import RunpodImporter
+
+    copy = tmp_path / "copy"
+    shutil.copytree(FIXTURES / "runpod/pinned-worker", copy)
+    (copy / "requirements.txt").write_text("runpod>=1.12,<2\n")  # as verify writes the spec's
+    runtime = RunpodImporter().original_runtime(copy, {})
+    assert runtime.runtime_packages() == ["runpod==1.7.13"]
+    assert (copy / "requirements.txt").read_text() == ""
+    args = ["import", "runpod", str(FIXTURES / "runpod/pinned-worker"), "--out",
+            str(tmp_path / "out"), "--verify", "--json"]
+    result = CliRunner().invoke(main, args)
+    data = json.loads(result.output)
+    failures = [r for r in data["verify"]["results"] if not r["ok"]]
+    assert result.exit_code == 0 and not failures, json.dumps(failures, indent=2)
+    assert "- runpod\n" in (tmp_path / "out" / "portapack.yaml").read_text()

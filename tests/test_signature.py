@@ -272,7 +272,7 @@ def test_output_kinds_and_streaming(tmp_path, returns, body, expected):
                                    'Literal["a", "b"] (Input should be \'a\' or \'b\')'),
     ("json: str", "input 'json': this name is reserved by the generated code"),
     ("_x: str", "input '_x': this name is reserved by the generated code"),
-    ("model_x: str", "input 'model_x': this name is reserved by the generated code"),
+    ("model_dump: str", "input 'model_dump': this name is reserved by the generated code"),
     ("input: str", "input 'input': this name is reserved"),
     ("request: str", "input 'request': this name is reserved"),
 ])

@@ -149,8 +149,8 @@ def infer(reads: DictReads, example: dict[str, Any] | None) -> tuple[list[Inferr
 def wrapper(method: str, inputs: list[Inferred] | None, call: str, *, streaming: bool,
             returns: str | None, flow: str | None = None) -> str:
     """The source of a typed ``predict`` that rebuilds the dict the original code expects and
-    hands it to ``call`` (e.g. ``self._truss_predict``); ``flow`` adds Truss's
-    ``_truss_flow(payload_in)`` returning that expression. Written by
+    hands it to ``call`` (e.g. ``self._truss_predict``); ``flow`` is the source of more methods
+    written after it (Truss's ``_truss_flow(payload_in)``). Written by
     templates/importers/typed_predict.py.j2."""
     from portapack.building.render import render
 

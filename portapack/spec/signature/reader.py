@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from portapack.errors import Problem, SpecError
 from portapack.spec.signature.annotations import (
     KIND_OF,
@@ -50,6 +52,11 @@ RESERVED_NAMES = frozenset({
 })
 
 
+# BaseModel's own model_* attributes (model_dump, model_fields, ...): an input may not shadow
+# them; other model_* names are fine (the Inputs model then drops pydantic's protected namespace).
+PYDANTIC_NAMES = frozenset(n for n in dir(BaseModel) if n.startswith("model_")) | {"model_"}
+
+
 class _Reader:
     def __init__(self, path: Path, rel: str):
         self.path, self.rel = path, rel
@@ -63,7 +70,7 @@ class _Reader:
 
     def input_spec(self, arg: ast.arg, default: ast.expr | None) -> InputSpec | None:
         name = arg.arg
-        if name.startswith(("_", "model_")) or name in RESERVED_NAMES:
+        if name.startswith("_") or name in RESERVED_NAMES or name in PYDANTIC_NAMES:
             self.fail(arg, f"input '{name}': this name is reserved by the generated code "
                       "(pydantic or the platforms); rename the parameter")
             return None

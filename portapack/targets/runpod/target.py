@@ -73,6 +73,10 @@ def fallback_card_pools() -> dict[str, str]:
     return {card: pool for pool, cards in POOL_CARDS.items() for card in cards}
 
 
+# The runpod SDK the generated handler.py needs (an imported worker's own pin must allow it).
+RUNPOD_REQUIREMENT = "runpod>=1.12,<2"
+
+
 @dataclass(frozen=True)
 class GpuSelection:
     """The ``gpu`` block of an endpoint: pools, cards excluded, and the cards that remain."""
@@ -176,8 +180,10 @@ class RunpodTarget(Target):
         example = example_input(project)
         ctx.update(
             typing=typing_names(project.predictor),
-            requirements=with_requirements(project, "runpod>=1.12,<2", "pydantic>=2",
-                                           *hf_requirement(project)),
+            # A bare `runpod` (the predictor uses the SDK, any version) gets the handler's range.
+            requirements=[RUNPOD_REQUIREMENT if r.strip().lower() == "runpod" else r for r in
+                          with_requirements(project, RUNPOD_REQUIREMENT, "pydantic>=2",
+                                            *hf_requirement(project))],
             base_image=self.base_image(project),
             system_packages=spec.system_packages,
             docker_env=self.image_env(project),

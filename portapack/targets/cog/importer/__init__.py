@@ -22,6 +22,7 @@ from portapack.importing.base import (
     user_files,
     without_platform_sdk,
 )
+from portapack.importing.generated import built_target, unwrap
 from portapack.importing.importer import Importer
 from portapack.importing.requirements import Requirements, read_file, read_words
 from portapack.targets.cog.importer import runner as cog_runner
@@ -99,13 +100,18 @@ def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
     for key in sorted(set(config) - {"build", "run", "predict", "environment", "concurrency"}):
         imported.note(f"cog.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
 
-    runner = cog_runner.rewrite(src / rel, rel, class_name)
-    spec["predictor"] = f"{dest}:{runner.class_name or class_name}"
-    imported.predictor_source = runner.source
-    imported.notes += runner.notes
+    built = built_target(src)
+    if built is not None:  # portapack's own artifact: its predictor as it is, not run.py
+        runner = cog_runner.Runner("", concurrency=_concurrent_max(src / rel))
+        _deployment(src, spec)
+    else:
+        runner = cog_runner.rewrite(src / rel, rel, class_name)
+        spec["predictor"] = f"{dest}:{runner.class_name or class_name}"
+        imported.predictor_source = runner.source
+        imported.notes += runner.notes
     concurrency = (config.get("concurrency") or {}).get("max") or runner.concurrency
     if concurrency and int(concurrency) > 1:
-        spec["scaling"] = {"concurrency": int(concurrency)}
+        spec.setdefault("scaling", {})["concurrency"] = int(concurrency)
     if runner.secrets:
         spec["secrets"] = runner.secrets
     if runner.uses_field and not any(r.lower().startswith("pydantic") for r in requirements):
@@ -116,7 +122,39 @@ def import_cog(src: Path, *, gpu: str | None = None) -> Imported:
     spec["examples"] = []
     imported.spec = spec
     imported.copies = user_files(src, skip)
+    if built is not None:
+        unwrap(src, built, imported, spec, rel)
     return imported
+
+
+def _concurrent_max(path: Path) -> int | None:
+    """``@concurrent(max=N)`` on the generated runner's run() (the cog target's concurrency)."""
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
+                == "concurrent":
+            for kw in node.keywords:
+                if kw.arg == "max" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int):
+                    return kw.value.value
+    return None
+
+
+def _deployment(src: Path, spec: dict[str, Any]) -> None:
+    """replicate-deployment.json (what the cog target writes beside cog.yaml): its instance
+    counts are the spec's min/max replicas."""
+    import json
+
+    path = src / "replicate-deployment.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        return
+    scaling = {k: data[key] for key, k in (("min_instances", "min_replicas"),
+                                             ("max_instances", "max_replicas"))
+               if isinstance(data.get(key), int)}
+    if scaling:
+        spec.setdefault("scaling", {}).update(scaling)
 
 
 def _requirements(src: Path, build: dict[str, Any], spec: dict[str, Any],

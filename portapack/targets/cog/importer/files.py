@@ -41,6 +41,10 @@ class Replace(cst.CSTTransformer):
     def __init__(self, bound: dict[str, str], names: set[str], expr: str):
         self.bound, self.names, self.expr = bound, names, expr
         self.count = 0
+        self.attrs: set[int] = set()  # the ``x`` of ``a.x``: a member's name, never Cog's
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attrs.add(id(node.attr))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False  # the import itself goes (StripImports): leave its names alone
@@ -55,7 +59,7 @@ class Replace(cst.CSTTransformer):
         return updated
 
     def leave_Name(self, original, updated):
-        return self._swap(updated)
+        return updated if id(original) in self.attrs else self._swap(updated)
 
     def leave_Attribute(self, original, updated):
         return self._swap(updated)
@@ -85,11 +89,13 @@ def open_inputs(fn: cst.FunctionDef, names: dict[str, bool]) -> cst.FunctionDef:
     return fn.with_changes(body=fn.body.with_changes(body=body[:at] + lines + body[at:]))
 
 
-class _WrapReturns(cst.CSTTransformer):
-    """``return x`` -> ``return _file_bytes(x)`` in one function, not in nested ones."""
+class WrapReturns(cst.CSTTransformer):
+    """``return x`` -> ``return helper(x)`` in one function, not in nested ones (with
+    ``yields``, ``yield x`` -> ``yield helper(x)`` too)."""
 
-    def __init__(self, fn: cst.FunctionDef):
-        self.fn = fn
+    def __init__(self, fn: cst.FunctionDef, helper: str = "_file_bytes", yields: bool = False):
+        self.fn, self.helper, self.yields = fn, helper, yields
+        self.count = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return node is self.fn
@@ -100,10 +106,19 @@ class _WrapReturns(cst.CSTTransformer):
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
 
+    def _wrap(self, updated):
+        self.count += 1
+        return updated.with_changes(value=cst.Call(cst.Name(self.helper), [cst.Arg(updated.value)]))
+
     def leave_Return(self, original, updated):
         if updated.value is None:
             return updated
-        return updated.with_changes(value=cst.Call(cst.Name("_file_bytes"), [cst.Arg(updated.value)]))
+        return self._wrap(updated)
+
+    def leave_Yield(self, original, updated):
+        if not self.yields or updated.value is None or isinstance(updated.value, cst.From):
+            return updated
+        return self._wrap(updated)
 
 
 def file_output(fn: cst.FunctionDef, bound: dict[str, str]) -> tuple[cst.FunctionDef, bool]:
@@ -111,8 +126,8 @@ def file_output(fn: cst.FunctionDef, bound: dict[str, str]) -> tuple[cst.Functio
     so (the caller appends templates/importers/file_bytes.py.j2)."""
     if fn.returns is None or resolve(fn.returns.annotation, bound) != "File":
         return fn, False
-    fn = fn.visit(_WrapReturns(fn))
+    fn = fn.visit(WrapReturns(fn))
     return fn.with_changes(returns=fn.returns.with_changes(annotation=cst.Name("bytes"))), True
 
 
-__all__ = ["Replace", "file_input", "file_output", "open_inputs", "path_expr"]
+__all__ = ["Replace", "WrapReturns", "file_input", "file_output", "open_inputs", "path_expr"]

@@ -20,6 +20,7 @@ from portapack.errors import Problem
 from portapack.importing.base import Note, env_name
 from portapack.importing.source import code, resolve
 from portapack.targets.cog.importer import files as cog_files
+from portapack.targets.cog.importer import outputs as cog_outputs
 from portapack.targets.cog.importer.cst import (
     SecretReads,
     is_file,
@@ -63,6 +64,8 @@ class RunnerRewriter(cst.CSTTransformer):
                       if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         self.depth = 0
         self.constants: dict[str, tuple[str, object]] = {}  # module-level literal names
+        self.models: set[str] = set()  # cog.BaseModel subclasses (dataclasses once rewritten)
+        self.output_dict = False  # predict()'s values go through _output_dict(...)
 
     def _choices(self, node: cst.BaseExpression) -> list[str] | None:
         """Literal choices, also from a module constant: NAME, NAME.keys(), list(NAME[.keys()])."""
@@ -206,6 +209,12 @@ class RunnerRewriter(cst.CSTTransformer):
         return name in ("streaming", "concurrent")
 
     def _returns(self, fn: cst.FunctionDef, where: str) -> cst.FunctionDef:
+        if self.models:  # a cog.BaseModel value anywhere in the output is sent as a dict
+            wrap = cog_files.WrapReturns(fn, "_output_dict", yields=True)
+            fn = fn.visit(wrap)
+            self.output_dict = self.output_dict or bool(wrap.count)
+            if fn.returns is not None:
+                fn = fn.with_changes(returns=fn.returns.visit(cog_outputs.ModelAnnotation(self.models)))
         fn, wrapped = cog_files.file_output(fn, self.bound)
         if wrapped:
             self.file_bytes = True

@@ -26,12 +26,13 @@ from portapack.errors import Problem, SpecError
 from portapack.importing.base import Note
 from portapack.importing.source import StripImports, add_imports, code, parse, platform_bindings, resolve
 from portapack.targets.cog.importer import files as cog_files
+from portapack.targets.cog.importer import outputs as cog_outputs
 from portapack.targets.cog.importer.rewriter import Runner, RunnerRewriter
 
 FILE_TYPES = {"URLPath", "URLFile"}  # Cog internals (a deferred download), never user API
 HANDLED = {"BasePredictor", "BaseRunner", "Input", "Secret", "ConcatenateIterator",
            "AsyncConcatenateIterator", "streaming", "concurrent", "Path", "File",
-           "ExperimentalFeatureWarning"}
+           "ExperimentalFeatureWarning", "BaseModel", *cog_outputs.SCOPE_NAMES}
 
 
 def _ast_platform_name(node: ast.AST, bound: dict[str, str]) -> str | None:
@@ -169,12 +170,34 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
     if early:
         tree = ast.parse(module.code)
     cls = _precheck(tree, rel, class_name, bound)
+    models, problems = cog_outputs.model_classes(tree, bound, rel)
+    if problems:
+        raise SpecError(problems)
+    early += cog_outputs.model_notes(tree, models, rel) + cog_outputs.scope_notes(tree, bound, rel)
     path_name, path_import = cog_files.path_expr(tree, bound)
     rewriter = RunnerRewriter(class_name, bound, rel, cls, path_name)
     rewriter.constants = module_constants(tree, module.code)
+    rewriter.models = models
     new = module.visit(rewriter)
     if rewriter.problems:
         raise SpecError(rewriter.problems)
+    if models:
+        new = new.visit(cog_outputs.ModelsToDataclasses(models, bound))
+        rewriter.want("", "dataclasses")
+    for cog_name, plain in (("ConcatenateIterator", "Iterator"),
+                            ("AsyncConcatenateIterator", "AsyncIterator")):
+        others = cog_files.Replace(bound, {cog_name}, plain)  # outside predict(): a helper's hint
+        new = new.visit(others)
+        if others.count:
+            rewriter.want("collections.abc", plain)
+            early.append(Note(rel, f"{cog_name} outside predict()'s signature (a helper's type "
+                              f"hint) became {plain}, as in the signature"))
+    scope = cog_files.Replace(bound, {"emit_metric"}, "_emit_metric")
+    new = new.visit(scope)
+    current = cog_files.Replace(bound, {"current_scope"}, "_current_scope")
+    new = new.visit(current)
+    if scope.count or current.count:
+        rewriter.want("", "logging")
     paths = cog_files.Replace(bound, {"Path"}, path_name)
     new = new.visit(paths)  # cog.Path subclasses pathlib's: every use of it becomes pathlib.Path
     if paths.count or rewriter.files:
@@ -184,7 +207,8 @@ def rewrite(path: Path, rel: str, class_name: str) -> Runner:
         p.name for p in path.parent.iterdir() if (p / "__init__.py").is_file()}
     new = add_imports(new, rewriter.imports, local)
     text = new.code
-    helpers = ["drain"] * rewriter.drain + ["file_bytes"] * rewriter.file_bytes
+    helpers = ["drain"] * rewriter.drain + ["file_bytes"] * rewriter.file_bytes + \
+        ["output_dict"] * rewriter.output_dict + ["cog_scope"] * bool(scope.count or current.count)
     for helper in helpers:  # module-level helpers the rewrite calls: templates/importers/
         text = text.rstrip("\n") + "\n\n\n" + render(f"importers/{helper}.py.j2", {})
     # `from cog import Path`: the name stays, now bound to pathlib's Path

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import libcst as cst
 from portapack.building.render import render
 from portapack.errors import Problem, SpecError
 from portapack.importing.base import Imported, carry_python, predictor_name, slug, user_files
+from portapack.importing.generated import built_target, unwrap
 from portapack.importing.importer import Importer
 from portapack.importing.source import add_imports, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
@@ -63,6 +65,9 @@ def find_handler(src: Path) -> tuple[str, ast.Module, ast.Call]:
 
 def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     """Convert the RunPod worker in ``src``."""
+    built = built_target(src)
+    if built is not None:
+        return _import_built(src, built, gpu)
     rel, tree, start = find_handler(src)
     imported = Imported("runpod", {}, "predict.py", "")
     imported.note(rel, "the worker became predict.py with a Predictor class calling your handler "
@@ -74,13 +79,16 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     opts = {k.value: v for k, v in zip(options.keys, options.values, strict=True)
             if isinstance(k, ast.Constant)}
     enclosing = _enclosing_function(tree, start)
-    if enclosing is not None:
-        raise SpecError(Problem(f"{rel}:{start.lineno}", f"runpod.serverless.start() is called "
-                                f"inside {enclosing}(): what {enclosing}() does before it (such as "
-                                "starting a server) has no place in a predictor as it stands; call "
-                                "start() at the top level of the module, then import again"))
     fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-    name, fn, handler_tree = _handler_function(src, rel, tree, opts.get("handler"), start)
+    if enclosing is not None:
+        _check_main(rel, tree, start, enclosing)
+        imported.note(f"{rel}:{start.lineno}", f"runpod.serverless.start() is called at the end of "
+                      f"{enclosing}(): {enclosing}() now returns start()'s options instead, and "
+                      f"load() runs it (what it does before start(), such as starting a server, "
+                      "runs once per worker, as before)")
+    name, fn, handler_tree = _handler_function(src, rel, tree, opts.get("handler"), start, enclosing)
+    if enclosing is not None:
+        name = 'self._worker["handler"]'
     spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": "predict.py:Predictor"}
     concurrency = _concurrency(opts.get("concurrency_modifier"), fns)
     if concurrency:
@@ -123,7 +131,8 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     imported.predictor_source = _predictor(src / rel, rel, name, inputs, streaming,
                                            isinstance(fn, ast.AsyncFunctionDef), imported,
                                            keep_runpod=bool(sdk), refresh="refresh_worker" in ast.dump(fn),
-                                           job_id=any(n.endswith("progress_update") for n in sdk))
+                                           job_id=any(n.endswith("progress_update") for n in sdk),
+                                           main=enclosing)
     if requirements:
         spec["requirements"] = requirements
     carry_python(spec, "Dockerfile FROM", requirements, imported)
@@ -150,6 +159,9 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     if folder:
         imported.note(folder, f"the handler's folder {folder}/ was flattened beside predict.py "
                       "(its modules import each other as before)")
+    package = _package_of(src, rel, tree)
+    if package:
+        _as_package(imported, package, rel, (src / rel).parent)
     taken = {p.split("/")[-1] for p in imported.copies if "/" not in p}
     if "predict.py" in taken:
         imported.predictor_file = predictor_name("handler.py", taken)
@@ -158,11 +170,142 @@ def import_runpod(src: Path, *, gpu: str | None = None) -> Imported:
     return imported
 
 
+def _package_of(src: Path, rel: str, tree: ast.Module) -> str | None:
+    """The package the start file belongs to, when it imports its siblings relatively
+    (``from . import audio``: it runs as ``python -m pkg.handler``); None otherwise."""
+    relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    if not relative:
+        return None
+    folder = (src / rel).parent
+    deeper = [n for n in relative if n.level > 1]
+    if deeper or not (folder / "__init__.py").is_file():
+        node = (deeper or relative)[0]
+        raise SpecError(Problem(f"{rel}:{node.lineno}", "a relative import "
+                                + ("beyond its own package" if deeper else "outside a package")
+                                + ": portapack imports a worker whose start file is a module of "
+                                "one package (from . import x); make the import absolute"))
+    stem = Path(rel).stem  # the Dockerfile's `python -m pkg.handler` names the package
+    docker = (src / "Dockerfile").read_text(encoding="utf-8") if (src / "Dockerfile").is_file() else ""
+    started = re.search(rf'-m["\s,]+"?([A-Za-z_]\w*)\.{re.escape(stem)}\b', docker)
+    name = started.group(1) if started else folder.resolve().name
+    if not name.isidentifier():
+        raise SpecError(Problem(f"{rel}:{relative[0].lineno}", f"the start file is a module of the "
+                                f"package folder '{name}', which is no Python name"))
+    return name
+
+
+def _as_package(imported: Imported, package: str, rel: str, handler_dir: Path) -> None:
+    """The worker is a module of ``package``: its relative imports become ``package.x`` ones
+    and its modules (the .py files and subfolders beside it) go into ``package/`` beside
+    predict.py; other files beside it (requirements, scripts the build commands use) stay."""
+    module = cst.parse_module(imported.predictor_source)
+    imported.predictor_source = module.visit(_AbsoluteImports(package)).code
+    moved = {}
+    for dest, path in imported.copies.items():
+        try:
+            inside = path.relative_to(handler_dir).as_posix()
+        except ValueError:
+            inside = None
+        if inside is not None and (inside.endswith(".py") or "/" in inside):
+            moved[f"{package}/{inside}"] = path
+        else:
+            moved[dest] = path
+    imported.copies = moved
+    imported.note(rel, f"the worker is a module of the package {package} (relative imports): its "
+                  f"modules and subfolders go into {package}/ beside predict.py and its relative "
+                  f"imports import from {package}; other files beside it stay where they were",
+                  lost=True)
+
+
+class _AbsoluteImports(cst.CSTTransformer):
+    """``from . import x`` / ``from .m import x`` -> ``from pkg import x`` / ``from pkg.m import x``."""
+
+    def __init__(self, package: str):
+        self.package = package
+
+    def leave_ImportFrom(self, original, updated):
+        if not updated.relative:
+            return updated
+        name = self.package + ("." + cst.Module([]).code_for_node(updated.module)
+                               if updated.module is not None else "")
+        return updated.with_changes(relative=[], module=cst.parse_expression(name))
+
+
+def _import_built(src: Path, built: str, gpu: str | None) -> Imported:
+    """A worker portapack's runpod target built: its predictor as it is; the spec from the
+    files the target writes (Dockerfile's BASE_IMAGE and apt line, requirements.txt,
+    endpoint.json, the handler's start() options and its --test_input line)."""
+    from portapack.targets.runpod.target import RUNPOD_REQUIREMENT
+
+    imported = Imported("runpod", {}, "predict.py", "")
+    spec: dict[str, Any] = {"name": slug(src.resolve().name), "predictor": "predict.py:Predictor"}
+    docker = (src / "Dockerfile").read_text(encoding="utf-8") if (src / "Dockerfile").is_file() else ""
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)", docker, re.MULTILINE)
+    version = re.fullmatch(r"python:(3\.\d+)-slim", base.group(1)) if base else None
+    if version:
+        spec["python"] = version.group(1)
+    elif base:
+        spec["targets"] = {"runpod": {"base_image": base.group(1)}}
+    apt = re.search(r"apt-get install -y --no-install-recommends ([^\\\n]+)", docker)
+    if apt:
+        spec["system_packages"] = apt.group(1).split()
+    reqs = src / "requirements.txt"
+    requirements = [ln.strip() for ln in reqs.read_text(encoding="utf-8").splitlines()
+                    if ln.strip() and not ln.startswith("#")] if reqs.is_file() else []
+    requirements = [r for r in requirements if r != RUNPOD_REQUIREMENT]  # the target's own
+    if requirements:
+        spec["requirements"] = requirements
+    endpoint = {}
+    if (src / "endpoint.json").is_file():
+        try:
+            endpoint = json.loads((src / "endpoint.json").read_text(encoding="utf-8"))
+        except ValueError:
+            endpoint = {}
+    env, secrets = {}, []
+    for key, value in (endpoint.get("env") or {}).items():
+        if isinstance(value, str) and value.startswith("{{ RUNPOD_SECRET_"):
+            secrets.append(key)
+        else:
+            env[key] = str(value)
+    if env:
+        spec["env"] = env
+    if secrets:
+        spec["secrets"] = secrets
+    workers = endpoint.get("workers") or {}
+    scaling = {k: workers[key] for key, k in (("min", "min_replicas"), ("max", "max_replicas"),
+                                               ("idleTimeout", "idle_timeout"))
+               if isinstance(workers.get(key), int)}
+    if isinstance(endpoint.get("timeout"), int):
+        scaling["timeout"] = endpoint["timeout"] // 1000
+    handler = src / "handler.py"
+    text = handler.read_text(encoding="utf-8") if handler.is_file() else ""
+    modifier = re.search(r'"concurrency_modifier": lambda \w+: (\d+)', text)
+    if modifier:
+        scaling["concurrency"] = int(modifier.group(1))
+    if scaling:
+        spec["scaling"] = scaling
+    if gpu:
+        spec["resources"] = {"gpu": gpu}
+    elif endpoint.get("gpu"):
+        imported.note("endpoint.json gpu", "the endpoint's GPU pools are not read back: pass --gpu",
+                      lost=True)
+    example = re.search(r"--test_input '(.*)'$", text, re.MULTILINE)
+    if example:
+        try:
+            spec["examples"] = [{"input": json.loads(example.group(1).replace("'\\''", "'"))["input"]}]
+        except (ValueError, KeyError, TypeError):
+            pass
+    imported.spec = spec
+    imported.copies = user_files(src, set())
+    unwrap(src, built, imported, spec, "handler.py")
+    return imported
+
+
 def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_async: bool,
                imported: Imported, *, keep_runpod: bool = False, refresh: bool = False,
-               job_id: bool = False) -> str:
+               job_id: bool = False, main: str | None = None) -> str:
     module, _ = parse(path, rel)
-    module = module.visit(_DropStart(keep_runpod))
+    module = module.visit(_DropStart(keep_runpod, main))
     job = "{\"id\": uuid.uuid4().hex, \"input\": payload}" if job_id else "{\"input\": payload}"
     call = f"{name}({job})"
     if is_async and streaming:
@@ -174,8 +317,10 @@ def _predictor(path: Path, rel: str, name: str, inputs, streaming: bool, is_asyn
     if not streaming:
         imported.note(rel, "a returned {\"error\": ...} raises, so every target reports a failure "
                       "as RunPod does")
+    load = f"self._worker = {main}()  # the worker's start-up; its start() options" if main else None
     cls = render("importers/runpod_predictor.py.j2",
-                 {"method": method, "call": call, "streaming": streaming, "refresh": refresh})
+                 {"method": method, "call": call, "streaming": streaming, "refresh": refresh,
+                  "load": load})
     if refresh:
         imported.note(rel, "a returned \"refresh_worker\" key is removed from the output as RunPod "
                       "does; the worker is not restarted after the job on any target", lost=True)
@@ -195,8 +340,19 @@ class _DropStart(cst.CSTTransformer):
     """Remove ``import runpod`` (unless the code uses the SDK as a library) and the
     ``runpod.serverless.start(...)`` call (and an ``if __name__ == "__main__":`` that held only it)."""
 
-    def __init__(self, keep_runpod: bool = False):
-        self.keep_runpod = keep_runpod
+    def __init__(self, keep_runpod: bool = False, main: str | None = None):
+        self.keep_runpod, self.main = keep_runpod, main
+        self.depth = 0  # inside main(): start(options) -> return options
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.depth += node.name.value == self.main
+
+    def leave_FunctionDef(self, original, updated):
+        if original.name.value == self.main and self.depth == 1 and updated.returns is not None \
+                and cst.Module([]).code_for_node(updated.returns.annotation) == "None":
+            updated = updated.with_changes(returns=None)  # it returns start()'s options now
+        self.depth -= original.name.value == self.main
+        return updated
 
     def leave_SimpleStatementLine(self, original, updated):
         stmt = updated.body[0]
@@ -204,6 +360,8 @@ class _DropStart(cst.CSTTransformer):
                 cst.Module([]).code_for_node(a.name).split(".")[0] == "runpod" for a in stmt.names):
             return cst.RemovalSentinel.REMOVE
         if isinstance(stmt, cst.Expr) and "serverless.start" in cst.Module([]).code_for_node(stmt):
+            if self.depth and isinstance(stmt.value, cst.Call) and stmt.value.args:
+                return updated.with_changes(body=[cst.Return(stmt.value.args[0].value)])
             return cst.RemovalSentinel.REMOVE
         return updated
 
@@ -225,11 +383,48 @@ def _enclosing_function(tree: ast.Module, call: ast.Call) -> str | None:
     return None
 
 
-def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | None,
-                      start: ast.Call) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, ast.Module]:
-    """The handler named in start(): a top-level function of this module, or ``mod.func`` of a
-    module this one imports (``import mod``) that sits beside it."""
+def _check_main(rel: str, tree: ast.Module, start: ast.Call, name: str) -> None:
+    """start() inside ``name()``: carried when ``name`` is a top-level function without
+    required parameters whose last statement is the start() call, and the module calls it
+    only under ``if __name__ == "__main__":`` (or not at all)."""
     where = f"{rel}:{start.lineno}"
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fn is None or fn.args.args or fn.args.posonlyargs or any(
+            d is None for d in fn.args.kw_defaults):
+        raise SpecError(Problem(where, f"runpod.serverless.start() is called inside {name}(), "
+                                "which is not a top-level function without parameters; call "
+                                "start() at the top level of the module or in such a main(), then "
+                                "import again"))
+    last = fn.body[-1]
+    if not (isinstance(last, ast.Expr) and last.value is start):
+        raise SpecError(Problem(where, f"runpod.serverless.start() is not the last statement of "
+                                f"{name}() (at its top level): what would run after it cannot be "
+                                "carried; make start() the last statement, then import again"))
+    main_block = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name \
+                and not any(node in set(ast.walk(b)) for b in main_block):
+            raise SpecError(Problem(f"{rel}:{node.lineno}", f"{name}() is called here, outside "
+                                    "'if __name__ == \"__main__\":', so the worker would start "
+                                    "on import; call it only under that test, then import again"))
+
+
+def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | None,
+                      start: ast.Call, main: str | None = None
+                      ) -> tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, ast.Module]:
+    """The handler named in start(): a top-level function of this module, or ``mod.func`` of a
+    module this one imports (``import mod``) that sits beside it; inside ``main()`` also a
+    handler made by a top-level factory (``make_handler(...)`` returning a nested function)."""
+    where = f"{rel}:{start.lineno}"
+    if main is not None and isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        factory = next((n for n in tree.body if isinstance(n, ast.FunctionDef)
+                        and n.name == node.func.id), None)
+        last = factory.body[-1] if factory is not None else None
+        inner = {n.name: n for n in (factory.body if factory is not None else [])
+                 if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        if isinstance(last, ast.Return) and isinstance(last.value, ast.Name) and \
+                last.value.id in inner and inner[last.value.id].args.args:
+            return node.func.id, inner[last.value.id], tree
     if isinstance(node, ast.Name):
         fns = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
         fn = fns.get(node.id)
@@ -238,7 +433,8 @@ def _handler_function(src: Path, rel: str, tree: ast.Module, node: ast.AST | Non
         return node.id, fn, tree
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
         alias = node.value.id
-        module = next((a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names
+        scope = ast.walk(tree) if main is not None else tree.body  # main() may import it
+        module = next((a.name for n in scope if isinstance(n, ast.Import) for a in n.names
                        if (a.asname or a.name) == alias and "." not in a.name), None)
         other = (src / rel).parent / f"{module}.py" if module else None
         if other is None or not other.is_file():
@@ -346,16 +542,36 @@ def _check_sdk(dotted: str, where: str, found: set[str], problems: list[Problem]
 
 
 def _keep_runpod(src: Path, requirements: list[str], imported: Imported) -> list[str]:
-    """runpod as a requirement of the predictor: the worker's own pin if it has one."""
-    pins = []
-    for name in ("requirements.txt", "builder/requirements.txt", "src/requirements.txt"):
-        path = src / name
-        if path.is_file():
-            pins += [ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()
-                     if ln.strip().lower().startswith("runpod")]
-    pin = next((p for p in pins if p), "runpod")
-    imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
+    """runpod as a requirement of the predictor: the worker's own pin if it has one and it
+    allows what the runpod target's handler needs, else that (noted)."""
+    from portapack.targets.runpod.target import RUNPOD_REQUIREMENT
+
+    pin = worker_runpod_pin(src) or "runpod"
+    if _fits_target(pin):
+        imported.note("requirements", f"{pin} kept: the worker calls the runpod SDK as a library")
+    else:
+        imported.note("requirements", f"{pin} (the worker's pin) became runpod, unpinned: the "
+                      f"runpod target's generated handler needs {RUNPOD_REQUIREMENT} (it uses that "
+                      "range for a bare runpod), while other targets may need an older one (Truss's "
+                      "server pins a fastapi runpod 1.12 cannot use); the worker's SDK calls run "
+                      "on whichever each target installs", lost=True)
+        pin = "runpod"
     return [r for r in requirements if not r.lower().startswith("runpod")] + [pin]
+
+
+def _fits_target(pin: str) -> bool:
+    """Whether the worker's runpod requirement allows a release the runpod target can run
+    (1.12 or later, before 2); one that cannot be read is taken as not fitting."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(pin)
+    except InvalidRequirement:
+        return False
+    if req.url:
+        return False
+    probes = [f"1.{minor}.{patch}" for minor in range(12, 30) for patch in range(0, 20)]
+    return any(req.specifier.contains(v, prereleases=False) for v in probes)
 
 
 # RunPod Hub pool ids -> portapack GPU names (exact pools only; AMPERE_16 is nearest).
@@ -458,6 +674,33 @@ def _example(src: Path, imported: Imported) -> dict[str, Any] | None:
     return data["input"]
 
 
+_RUNPOD_REQ = re.compile(r"runpod(\[[^\]]*\])?\s*([=~<>!]=?[^\s#;]*(\s*,\s*[=~<>!]=?[^\s#;,]*)*)?\s*(#.*)?$",
+                         re.IGNORECASE)
+
+
+def worker_runpod_pin(src: Path) -> str | None:
+    """The runpod requirement the worker's own image installs: a ``runpod...`` word of a
+    Dockerfile ``pip install``, else a ``runpod...`` line of its requirements files (the
+    top-level requirements.txt last: verify writes one from the spec when there is none)."""
+    dockerfile = src / "Dockerfile"
+    if dockerfile.is_file():
+        text = dockerfile.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            if "pip" not in line or "install" not in line:
+                continue
+            for word in line.split():
+                word = word.strip("'\"")
+                if _RUNPOD_REQ.match(word):
+                    return word
+    for name in ("builder/requirements.txt", "src/requirements.txt", "requirements.txt"):
+        path = src / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if _RUNPOD_REQ.match(line.strip()):
+                    return line.split("#")[0].strip().replace(" ", "")
+    return None
+
+
 class RunpodImporter(Importer):
     """RunPod workers in; the original runs under RunPod's local API (``--rp_serve_api``)."""
 
@@ -472,13 +715,21 @@ class RunpodImporter(Importer):
         from portapack.targets.runpod.runtime import RunpodRuntime
 
         handler = find_handler(copy)[0]
+        own = worker_runpod_pin(copy)
+        reqs = copy / "requirements.txt"
+        if own and reqs.is_file():  # the runpod the worker's image has, not the import's range
+            lines = reqs.read_text(encoding="utf-8").splitlines()
+            kept = [ln for ln in lines if not _RUNPOD_REQ.match(ln.strip())]
+            if kept != lines:
+                reqs.write_text("".join(f"{ln}\n" for ln in kept), encoding="utf-8")
 
         class OriginalRunpodRuntime(RunpodRuntime):
             """The source worker under RunPod's local API, started from its own handler file."""
 
             def runtime_packages(self) -> list[str]:
-                # The worker's Dockerfile pip-installs runpod; the import drops it from requirements.
-                return [pinned("runpod")]
+                # The worker's image pip-installs its own runpod (the import drops or widens it);
+                # without a pin of its own, the runpod portapack was tested with.
+                return [own or pinned("runpod")]
 
             def command(self) -> list[str]:
                 return [self.python, "-u", handler, "--rp_serve_api", "--rp_api_host", "127.0.0.1",

@@ -11,6 +11,7 @@ and trt_llm run no Model class.
 from __future__ import annotations
 
 import pprint
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from portapack.importing.base import (
     user_files,
     without_platform_sdk,
 )
+from portapack.importing.generated import built_target, unwrap
 from portapack.importing.importer import Importer
 from portapack.importing.requirements import Requirements, read_file, read_words
 from portapack.spec.gpu import parse_gpu
@@ -52,7 +54,8 @@ CARRIED = {"model_name", "python_version", "requirements", "requirements_file", 
            "model_module_dir", "data_dir", "bundled_packages_dir", "description", "base_image",
            "external_package_dirs", "spec_version", "model_framework", "model_type", "live_reload",
            "apply_library_patches", "examples_filename", "input_type", "use_local_src",
-           "model_cache_v2", "hf_cache"}
+           "model_cache_v2", "hf_cache", "external_data"}
+TRUSS_DATA = "/app/data"  # where a Truss image has its data_dir (and external_data) at serving
 
 
 def _line(text: str, key: str) -> int:
@@ -100,7 +103,7 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
                             "predictor": f"predict.py:{truss_model.PREDICTOR}"}
     _python(config, spec, imported)
     requirements = _requirements(src, config, imported, spec)
-    _image(config, spec)
+    _image(config, spec, imported)
     secrets = _secrets(config, imported)
     secrets += [s for s in _sizing_and_weights(config, spec, imported, gpu) if s not in secrets]
     if config.get("base_image"):
@@ -112,7 +115,13 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
             imported.note(f"config.yaml {key}", "not carried (portapack has no equivalent)", lost=True)
     example = (config.get("model_metadata") or {}).get("example_model_input")
     data_dir = str(config.get("data_dir") or "data")
-    model = truss_model.rewrite(src / model_rel, model_rel, class_name, example, config, data_dir)
+    data_root = _external_data(src, config, spec, imported, data_dir)
+    built = built_target(src)
+    if built is not None:  # portapack's own artifact: its predictor as it is, not model.py
+        model = truss_model.TrussModel("", example=example if isinstance(example, dict) else None)
+    else:
+        model = truss_model.rewrite(src / model_rel, model_rel, class_name, example, config,
+                                    data_dir, data_root)
     imported.predictor_source = model.source
     imported.notes += model.notes
     secrets += [s for s in model.secrets if s not in secrets]
@@ -134,6 +143,8 @@ def import_truss(src: Path, *, gpu: str | None = None) -> Imported:
             if rel.startswith(prefix):
                 rel = rel[len(prefix):]
         imported.copies[rel] = path
+    if built is not None:
+        unwrap(src, built, imported, spec, model_rel, packages)
     return imported
 
 
@@ -146,7 +157,7 @@ def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Import
     if requirements:
         spec["requirements"] = requirements
     carry_python(spec, "config.yaml python_version", requirements, imported)
-    _image(config, spec)
+    _image(config, spec, imported)
     secrets = _secrets(config, imported)
     secrets += [s for s in truss_server.import_server(src, config, imported) if s not in secrets]
     secrets += [s for s in _sizing_and_weights(config, spec, imported, gpu) if s not in secrets]
@@ -159,13 +170,57 @@ def _import_server(src: Path, config: dict[str, Any], gpu: str | None) -> Import
     return imported
 
 
-def _image(config: dict[str, Any], spec: dict[str, Any]) -> None:
+def _external_data(src: Path, config: dict[str, Any], spec: dict[str, Any], imported: Imported,
+                   data_dir: str) -> str | None:
+    """external_data: each file fetched at image build to /app/data/<local_data_path>, as Truss's
+    server.Dockerfile does (RUN mkdir -p ...; curl -L URL -o ...), here with Python (every
+    target's image has it). Returns /app/data when DATA_DIR should point there (None if
+    nothing is fetched)."""
+    commands = []
+    for n, item in enumerate(config.get("external_data") or []):
+        where = f"config.yaml external_data[{n}]"
+        url, rel = str(item.get("url", "")), str(item.get("local_data_path", "")).strip("/")
+        if not url.startswith(("https://", "http://")) or not rel or ".." in rel.split("/"):
+            imported.note(where, f"'{url}' to '{rel}' is not carried: only http(s) URLs to a path "
+                          "inside the data directory are fetched", lost=True)
+            continue
+        dest = f"{TRUSS_DATA}/{rel}"
+        folder = dest.rsplit("/", 1)[0]
+        commands.append(f"mkdir -p {shlex.quote(folder)} && python -c " + shlex.quote(
+            "import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])")
+            + f" {shlex.quote(url)} {shlex.quote(dest)}")
+        imported.note(where, f"fetched at image build to {dest} (a build command), as Truss does")
+    if not commands:
+        return None
+    spec["build_commands"] = [*spec.get("build_commands", []), *commands]
+    shipped = [p for p in (src / data_dir).rglob("*") if p.is_file() and p.name != ".gitkeep"] \
+        if (src / data_dir).is_dir() else []
+    if shipped:
+        imported.note("config.yaml external_data", f"the fetched files are in {TRUSS_DATA}, but "
+                      f"{data_dir}/ also holds files, which go beside the predictor: DATA_DIR "
+                      f"points there, so code reading a fetched file through it must use "
+                      f"{TRUSS_DATA} instead", lost=True)
+        return None
+    return TRUSS_DATA
+
+
+def _image(config: dict[str, Any], spec: dict[str, Any], imported: Imported) -> None:
     """system_packages, build_commands and environment_variables: the same keys in the spec."""
     for key in ("system_packages", "build_commands"):
         if config.get(key):
             spec[key] = [str(v) for v in config[key]]
     if config.get("environment_variables"):
-        spec["env"] = {str(k): str(v) for k, v in config["environment_variables"].items()}
+        spec["env"] = {str(k): _env_value(str(k), v, imported)
+                       for k, v in config["environment_variables"].items()}
+
+
+def _env_value(key: str, value: Any, imported: Imported) -> str:
+    """A value as Truss sets it (TrussConfig.from_dict: str(v), a bool lower-cased)."""
+    if value is None:
+        imported.note(f"config.yaml environment_variables.{key}", "null is set as the text "
+                      "'None', as Truss sets it; if it was meant as a placeholder for a secret, "
+                      "list it under 'secrets:' instead", lost=True)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _secrets(config: dict[str, Any], imported: Imported) -> list[str]:

@@ -9,6 +9,7 @@ literal). ``predict(model_input)`` stays as ``_truss_predict`` behind a typed ``
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from portapack.importing.base import Note, env_name
 from portapack.importing.source import add_imports, dotted, parse
 from portapack.importing.typed import DICT_INPUT, dict_reads, infer, wrapper
 
-KWARGS = {"config", "data_dir", "secrets", "environment"}
+KWARGS = {"config", "data_dir", "secrets", "environment", "lazy_data_resolver"}
 PREDICTOR = "Predictor"
 
 
@@ -79,7 +80,7 @@ def _kept(init: ast.FunctionDef) -> tuple[dict[str, str], list[Problem], set[int
 
 
 def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[str, Any],
-            data_dir: str) -> TrussModel:
+            data_dir: str, data_root: str | None = None) -> TrussModel:
     module, tree = parse(path, rel)
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     cls = classes.get(class_name)
@@ -98,10 +99,31 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         if key not in KWARGS:
             problems.append(Problem(rel, f"self.{attr} keeps Truss's '{key}' argument, which has no "
                                     "portapack equivalent; remove it"))
-    if isinstance(predict, ast.AsyncFunctionDef) and any(
-            isinstance(n, ast.Yield) for n in ast.walk(predict)):
-        problems.append(Problem(f"{rel}:{predict.lineno}", "an async generator predict() cannot be "
-                                "imported yet; make it a plain generator"))
+    streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(predict))
+    returned = None  # predict() returns a generator defined inside it: is that one async?
+    nested = {n.name: n for n in ast.walk(predict) if n is not predict and isinstance(
+        n, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            isinstance(m, ast.Yield | ast.YieldFrom) for m in _own_nodes(n))}
+    if nested and not streaming:
+        values = [n.value for n in _own_nodes(predict) if isinstance(n, ast.Return)]
+        called = [v.func.id for v in values if isinstance(v, ast.Call) and isinstance(
+            v.func, ast.Name) and v.func.id in nested and not v.args and not v.keywords]
+        ends = _always_returns(predict.body)  # else it may fall through to None
+        if ends and len(called) == len(values) and len({type(nested[c]) for c in called}) == 1:
+            streaming = True  # every return hands back that generator: Truss always streams
+            returned = isinstance(nested[called[0]], ast.AsyncFunctionDef)
+        else:
+            first = nested[called[0]] if called else next(iter(nested.values()))
+            problems.append(Problem(f"{rel}:{first.lineno}", f"predict() may return the generator "
+                                    f"{first.name}() defined inside it, but not from every return "
+                                    "(Truss streams a returned generator, so it streams only for "
+                                    "some requests): a portapack predictor either always streams "
+                                    "or never does; make predict() itself yield, or return the "
+                                    "whole result"))
+    if streaming and "postprocess" in methods:
+        problems.append(Problem(f"{rel}:{methods['postprocess'].lineno}", "a streaming predict() "
+                                "with postprocess(): Truss refuses this pair at request time "
+                                "(ModelDefinitionError); move postprocess()'s work into predict()"))
     if problems:
         raise SpecError(problems)
     dict_fn = methods.get("preprocess") or predict
@@ -121,19 +143,12 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
             if extra:
                 result.notes.append(Note("config.yaml model_metadata", f"example keys {', '.join(extra)} "
                                          "are not read by predict(): left out of the example"))
-    streaming = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(predict))
-    is_async = isinstance(predict, ast.AsyncFunctionDef)
-    flow = None  # Truss's own order: preprocess -> predict -> postprocess
-    if "preprocess" in methods or "postprocess" in methods or is_async:
-        flow = "self._truss_predict(payload_in)"
-        if "preprocess" in methods:
-            flow = flow.replace("payload_in", "self.preprocess(payload_in)")
-        if is_async:
-            flow = f"asyncio.run({flow})"
-        if "postprocess" in methods:
-            flow = f"self.postprocess({flow})"
+    flow, drain = _flow(methods, streaming, returned)
+    if flow:
         result.notes.append(Note(where, "preprocess()/postprocess() and async predict() run in "
-                                 "Truss's order inside predict()"))
+                                 "Truss's order inside predict()" + (
+                                     ", awaited on an event loop per request (portapack's "
+                                     "predictor contract is synchronous)" if "async def" in flow else "")))
     body = wrapper("predict", inputs, "self._truss_flow" if flow else "self._truss_predict",
                    streaming=streaming, returns="Iterator[Any]" if streaming else None, flow=flow)
     rewriter = _Rewriter(class_name, kept, body, rel)
@@ -143,23 +158,40 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
     wanted: list[tuple[str, str]] = []
     if rewriter.uses_env:
         wanted.append(("", "os"))
-    if is_async:
+    if flow and "async def" in flow:
         wanted.append(("", "asyncio"))
     if streaming:
         wanted += [("collections.abc", "Iterator"), ("typing", "Any")]
     constants = []
     if rewriter.uses_data:
         wanted.append(("pathlib", "Path"))
-        constants.append(f'DATA_DIR = Path(__file__).resolve().parent / "{data_dir}"  '
-                         "# Truss's data_dir, copied beside the predictor")
-        result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR ({data_dir}/ "
-                                 "beside the predictor)"))
+        if data_root:  # external_data is fetched there at image build, as in Truss
+            constants.append(f'DATA_DIR = Path("{data_root}")  # Truss\'s data_dir: external_data '
+                             "is fetched here at image build")
+            result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR "
+                                     f"({data_root}, where Truss has it and the files are fetched)"))
+        else:
+            constants.append(f'DATA_DIR = Path(__file__).resolve().parent / "{data_dir}"  '
+                             "# Truss's data_dir, copied beside the predictor")
+            result.notes.append(Note(rel, f"self.{_attr(kept, 'data_dir')} became DATA_DIR "
+                                     f"({data_dir}/ beside the predictor)"))
     if rewriter.uses_config:
         from portapack.targets.truss.importer import config_literal
         constants.append(f"# The Truss config.yaml this model was written for.\nTRUSS_CONFIG = "
                          f"{config_literal(config)}")
         result.notes.append(Note(rel, f"self.{_attr(kept, 'config')} became TRUSS_CONFIG, a copy of "
                                  "config.yaml's values"))
+    if rewriter.uses_declared:
+        from portapack.targets.truss.importer import config_literal
+        constants.append("# config.yaml's secrets (names, defaults): what Truss's secrets mapping "
+                         f"held.\nTRUSS_SECRETS = {config_literal(config.get('secrets') or {})}")
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'secrets')} tested for truth (or its "
+                                 "_base_secrets) became TRUSS_SECRETS, config.yaml's secrets"))
+    for name, key in sorted(rewriter.membership.items()):
+        result.notes.append(Note(rel, f"'{key}' in self.{_attr(kept, 'secrets')} became "
+                                 f"bool(os.environ.get(\"{name}\")): true when the secret is set, as "
+                                 "in Truss; where it is not set, Truss raised SecretNotFound and "
+                                 "the import's test is false", lost=True))
     if constants:
         new = _before_first_class(new, constants)
     local = {p.stem for p in path.parent.glob("*.py")}
@@ -172,9 +204,83 @@ def rewrite(path: Path, rel: str, class_name: str, example: Any, config: dict[st
         result.notes.append(Note(rel, f"self.{_attr(kept, 'environment')} (the Baseten environment "
                                  "the model is deployed in) became None, its value outside one",
                                  lost=True))
+    if rewriter.waits:
+        result.notes.append(Note(rel, f"self.{_attr(kept, 'lazy_data_resolver')}."
+                                 "block_until_download_complete() removed: every target has the "
+                                 "model_cache weights (weights:) in place before load()"))
     result.secrets = sorted(rewriter.secrets)
     result.source = new.code
+    if drain:
+        from portapack.building.render import render
+        result.source = result.source.rstrip("\n") + "\n\n\n" + render("importers/drain.py.j2", {})
     return result
+
+
+def _always_returns(body: list[ast.stmt]) -> bool:
+    """Whether running ``body`` always ends in a ``return`` (never falls off its end): its last
+    statement returns, or is a ``with`` whose body always returns, or an ``if`` whose every
+    branch does."""
+    last = body[-1] if body else None
+    if isinstance(last, ast.Return | ast.Raise):
+        return True
+    if isinstance(last, ast.With | ast.AsyncWith):
+        return _always_returns(last.body)
+    if isinstance(last, ast.If):
+        return bool(last.orelse) and _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+def _own_nodes(fn: ast.AST):
+    """Nodes of ``fn``'s body, not of the functions, lambdas and classes nested in it."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _flow(methods: dict[str, ast.AST], streaming: bool, returned: bool | None) -> tuple[str | None, bool]:
+    """The source of ``_truss_flow(payload_in)``: Truss's preprocess -> predict -> postprocess,
+    each awaited where it is async (truss model_wrapper.py ``ModelWrapper.predict``); None if
+    predict() alone is called. ``returned``: predict() returns a generator defined inside it
+    (an async one if True). True if an async generator is drained (templates/importers/
+    drain.py.j2)."""
+    predict = methods["predict"]
+    own_gen = streaming and returned is None  # predict() itself yields
+    awaited = isinstance(predict, ast.AsyncFunctionDef) and not own_gen
+    async_items = streaming and (returned if returned is not None
+                                 else isinstance(predict, ast.AsyncFunctionDef))
+    others = [n for n in ("preprocess", "postprocess") if n in methods]
+    is_async = awaited or async_items or any(isinstance(methods[n], ast.AsyncFunctionDef) for n in others)
+    if not others and not is_async:
+        return None, False
+    if not is_async:
+        expr = "payload_in"
+        for name in ("preprocess", "predict", "postprocess"):
+            if name in methods:
+                expr = f"{'self._truss_predict' if name == 'predict' else 'self.' + name}({expr})"
+        give = "yield from" if streaming else "return"
+        return f"def _truss_flow(self, payload_in):\n    {give} {expr}\n", False
+    lines = []
+    for name in ("preprocess", "predict", "postprocess"):
+        if name not in methods:
+            continue
+        call = "self._truss_predict" if name == "predict" else f"self.{name}"
+        if name == "predict":
+            value = f"{'await ' if awaited else ''}{call}(payload_in)"
+            if streaming:
+                lines.append(f"{'async for' if async_items else 'for'} item in {value}:\n        yield item")
+                continue
+        else:
+            value = f"{'await ' if isinstance(methods[name], ast.AsyncFunctionDef) else ''}{call}(payload_in)"
+        lines.append(f"payload_in = {value}")
+    body = "\n    ".join(lines)
+    run = "yield from _drain" if streaming else "return asyncio.run"
+    head = f"def _truss_flow(self, payload_in):\n    {run}(self._truss_flow_async(payload_in))\n"
+    if not streaming:
+        body += "\n    return payload_in"
+    return f"{head}\nasync def _truss_flow_async(self, payload_in):\n    {body}\n", streaming
 
 
 def _attr(kept: dict[str, str], key: str) -> str:
@@ -184,8 +290,8 @@ def _attr(kept: dict[str, str], key: str) -> str:
 def _before_first_class(module: cst.Module, lines: list[str]) -> cst.Module:
     body = list(module.body)
     at = next((n for n, s in enumerate(body) if isinstance(s, cst.ClassDef)), len(body))
-    new = list(cst.parse_module("\n".join(lines) + "\n").body)
-    new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+    new = list(cst.parse_module("pass\n" + "\n".join(lines) + "\n").body)[1:]  # comments kept
+    new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), *new[0].leading_lines])
     if at < len(body):
         body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * 2)
     return module.with_changes(body=body[:at] + new + body[at:])
@@ -197,6 +303,9 @@ class _Rewriter(cst.CSTTransformer):
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
         self.uses_env = self.uses_data = self.uses_config = self.uses_environment = False
+        self.waits = 0  # lazy_data_resolver.block_until_download_complete() lines dropped
+        self.uses_declared = False  # TRUSS_SECRETS: config.yaml's secrets, names and defaults
+        self.membership: dict[str, str] = {}  # secrets tested with `"x" in self._secrets`
         self.in_init = 0  # __init__'s own `self._x = kwargs[...]` lines are dropped, not rewritten
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -215,12 +324,11 @@ class _Rewriter(cst.CSTTransformer):
         self.in_target -= 1
         return updated
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def visit_AnnAssign_target(self, node: cst.AnnAssign) -> None:  # the target only, not the value
         self.in_target += 1
 
-    def leave_AnnAssign(self, original, updated):
+    def leave_AnnAssign_target(self, node: cst.AnnAssign) -> None:
         self.in_target -= 1
-        return updated
 
     def _kind(self, node: cst.BaseExpression) -> str | None:
         """'secrets' / 'data_dir' / 'config' / 'environment' if ``node`` is ``self.<kept attr>``
@@ -262,7 +370,67 @@ class _Rewriter(cst.CSTTransformer):
             return cst.parse_expression(f'os.environ.get("{name}"{rest})')
         return updated
 
+    def leave_SimpleStatementLine(self, original, updated):
+        """``self._lazy_data_resolver.block_until_download_complete()``: Truss's model_cache
+        download finishing before load() goes on; every target has ``weights:`` in place
+        before load(), so the line goes."""
+        stmt = updated.body[0]
+        if len(updated.body) == 1 and isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call) \
+                and isinstance(stmt.value.func, cst.Attribute) \
+                and stmt.value.func.attr.value == "block_until_download_complete" \
+                and self._kind(stmt.value.func.value) == "lazy_data_resolver":
+            self.waits += 1
+            return cst.RemovalSentinel.REMOVE
+        return updated
+
+    def _secrets_dict(self, node: cst.BaseExpression) -> bool:
+        return self._kind(node) == "secrets" or self._kwargs_secret(node)
+
+    def _declared(self) -> cst.Name:
+        self.uses_declared = True
+        return cst.Name("TRUSS_SECRETS")
+
+    def _truth(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``self._secrets`` tested for truth: Truss's Secrets mapping is as long as config.yaml's
+        ``secrets:``, so the declared names (TRUSS_SECRETS) test the same."""
+        return self._declared() if self._secrets_dict(node) else node
+
+    def leave_If(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_While(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_IfExp(self, original, updated):
+        return updated.with_changes(test=self._truth(updated.test))
+
+    def leave_BooleanOperation(self, original, updated):
+        return updated.with_changes(left=self._truth(updated.left), right=self._truth(updated.right))
+
+    def leave_UnaryOperation(self, original, updated):
+        if isinstance(updated.operator, cst.Not):
+            return updated.with_changes(expression=self._truth(updated.expression))
+        return updated
+
+    def leave_Comparison(self, original, updated):
+        """``"x" in self._secrets`` (Mapping.__contains__ reads the secret): whether the secret
+        X has a value."""
+        if len(updated.comparisons) != 1 or not isinstance(updated.left, cst.SimpleString):
+            return updated
+        target = updated.comparisons[0]
+        if not (isinstance(target.operator, cst.In | cst.NotIn) and self._secrets_dict(target.comparator)):
+            return updated
+        name = env_name(updated.left.evaluated_value)
+        self.secrets.add(name)
+        self.uses_env = True
+        self.membership[name] = updated.left.evaluated_value
+        test = f'os.environ.get("{name}")'
+        return cst.parse_expression(f"not {test}" if isinstance(target.operator, cst.NotIn)
+                                    else f"bool({test})")
+
     def leave_Attribute(self, original, updated):
+        if updated.attr.value == "_base_secrets" and self._secrets_dict(updated.value):
+            return self._declared()  # Truss's Secrets keeps config.yaml's secrets: there
         kind = self._kind(updated)
         if kind == "data_dir":
             self.uses_data = True
@@ -294,6 +462,10 @@ class _Rewriter(cst.CSTTransformer):
         for stmt in body:  # any self.<secrets dict> left is used in a way we cannot rewrite
             text = EMPTY_CODE(stmt)
             for attr, key in self.kept.items():
+                if key == "lazy_data_resolver" and re.search(rf"self\.{attr}\b", text):
+                    self.problems.append(Problem(self.rel, f"self.{attr} (Truss's lazy_data_resolver) "
+                                                 "is used other than to call "
+                                                 "block_until_download_complete(); no target has it"))
                 if key == "secrets" and f"self.{attr}" in text:
                     self.problems.append(Problem(self.rel, f"self.{attr} (Truss's secrets) is used "
                                                  "other than as self.{attr}['name'] or .get('name')"))
