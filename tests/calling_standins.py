@@ -526,4 +526,4 @@ class KserveStandIn(StandIn):
         try:
             return 200, {}, {"predictions": [model(inputs)]}
         except RuntimeError as exc:
-            return 500, {}, {"error": f"RuntimeError : {exc}"}  # KServe's generic handler
+            return 500, {}, {"error": f"RuntimeError: {exc}"}  # model.py raises InferenceError

@@ -84,7 +84,7 @@ def test_503_is_sent_again_but_a_model_failure_and_4xx_are_not():
             kserve(api).predict(text="no", fail=True)
         assert len(api.requests) == 1
     assert err.value.kind == "model" and err.value.http_status == 500
-    assert "RuntimeError : the model refused 'no'" in str(err.value) and "text='no'" in str(err.value)
+    assert "RuntimeError: the model refused 'no'" in str(err.value) and "text='no'" in str(err.value)
     for status, kind in ((502, "platform"), (504, "timeout")):
         with KserveStandIn() as api:
             api.inject[("POST", r".*:predict")] = [(status, {}, "upstream failed")]
