@@ -21,6 +21,9 @@ Routes and shapes (see /tmp/research/client.md, sections 1-4):
 - Baseten: POST /environments/production/predict (and /production/predict,
   /deployment/{d}/predict) with the bare inputs and ``Authorization: Api-Key``.
 - Modal: POST / with the bare inputs; 303 to a result URL while "slow".
+- KServe (v1, as the kserve target's model.py serves it): POST /v1/models/{name}:predict with
+  {"instances": [inputs]} -> {"predictions": [output]}, {"error"} on 400/404/500; a stream is
+  server-sent events with no content type, ``event: error`` when the model fails mid-stream.
 """
 
 from __future__ import annotations
@@ -131,7 +134,8 @@ class StandIn:
 
             def _stream(self, s: Stream) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", s.content_type)
+                if s.content_type:  # KServe's StreamingResponse sends none
+                    self.send_header("Content-Type", s.content_type)
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 for n, chunk in enumerate(s.chunks):
@@ -480,3 +484,46 @@ class ModalStandIn(StandIn):
             return 200, {}, model(inputs)
         except RuntimeError as exc:
             return 500, {}, {"detail": str(exc)}
+
+
+# -- KServe ------------------------------------------------------------------------------------
+class KserveStandIn(StandIn):
+    """An InferenceService ``name`` as the kserve target's model.py answers through KServe's
+    model server; ``token``: an auth proxy in front that wants ``Bearer <token>``; ``streams``:
+    the model is a generator (a ``fail`` input fails it after the first item)."""
+
+    def __init__(self, *, name: str = "echo", token: str | None = None, streams: bool = False,
+                 drop_stream_after: int | None = None):
+        super().__init__(token)
+        self.name, self.streams, self.drop_stream_after = name, streams, drop_stream_after
+
+    def answer(self, seen: Seen) -> Any:
+        if self.token and seen.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {}, "Jwt is missing"  # what an Envoy/Istio JWT check answers
+        m = re.fullmatch(r"/v1/models/([^/:]+):predict", seen.path)
+        if not m or seen.method != "POST":
+            return 404, {}, {"detail": "Not Found"}
+        if m.group(1) != self.name:
+            return 404, {}, {"error": f"Model with name {m.group(1)} does not exist."}
+        if seen.headers.get("content-type") != "application/json":  # else KServe passes bytes
+            return self.refuse(400, f"content-type {seen.headers.get('content-type')!r}",
+                               {"error": "the body is not JSON"})
+        body = seen.body
+        if (not isinstance(body, dict) or set(body) != {"instances"}
+                or not isinstance(body["instances"], list) or len(body["instances"]) != 1
+                or not isinstance(body["instances"][0], dict)):
+            return self.refuse(400, f"not one instance: {body!r}",
+                               {"error": 'the body must be {"instances": [{...inputs...}]}'})
+        inputs = body["instances"][0]
+        if not isinstance(inputs.get("text", ""), str):
+            return 400, {}, {"error": "input 'text': Input should be a valid string"}
+        if self.streams:
+            events = [f"data: {json.dumps(i)}\n\n".encode() for i in items_of(inputs)]
+            if inputs.get("fail"):
+                error = json.dumps({"error": f"RuntimeError: the model refused {inputs.get('text')!r}"})
+                events = events[:1] + [f"event: error\ndata: {error}\n\n".encode()]
+            return Stream(events, "", self.drop_stream_after, pause=0.02)
+        try:
+            return 200, {}, {"predictions": [model(inputs)]}
+        except RuntimeError as exc:
+            return 500, {}, {"error": f"RuntimeError: {exc}"}  # model.py raises InferenceError

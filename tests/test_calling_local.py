@@ -1,7 +1,8 @@
 """One call path for the laptop and the cloud: the client against each target's local runtime
 (the servers ``portapack serve`` starts: Cog's server, Truss's server, RunPod's local API,
-Modal's local front) gives the same values for every example of the bundled examples, the
-same kind of error for a failing model, and recovers after an interrupted stream.
+Modal's local front, KServe's model server) gives the same values for every example of the
+bundled examples, the same kind of error for a failing model, and recovers after an
+interrupted stream.
 
 Each (target, example) starts its runtime once; environments are portapack's cached ones."""
 
@@ -20,7 +21,7 @@ from portapack.proof.serve import Served
 from portapack.spec.files import decode_data_uri, with_example_files
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["cog", "truss", "runpod", "modal"]
+TARGETS = ["cog", "truss", "runpod", "modal", "kserve"]
 FAST = {"retry": RetryPolicy(base=0.05), "poll": PollPolicy(first=0.05, cap=0.5)}
 
 

@@ -23,7 +23,8 @@ def make_transport(target: str, url: str | None, *, endpoint: str | None, token:
 
     chosen = get_target(target)
     return chosen.client_class()(url, endpoint=endpoint, token=token, local=local,
-                                 predictor=project.predictor if project else None)
+                                 predictor=project.predictor if project else None,
+                                 model=project.spec.name if project else None)
 
 
 class _Base:

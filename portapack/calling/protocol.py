@@ -153,8 +153,10 @@ class Transport:
 
     def __init__(self, url: str | None = None, *, endpoint: str | None = None,
                  token: str | None = None, local: bool = False,
-                 predictor: PredictorInfo | None = None, headers: dict[str, str] | None = None):
+                 predictor: PredictorInfo | None = None, headers: dict[str, str] | None = None,
+                 model: str | None = None):
         self.local, self.predictor, self.endpoint = local, predictor, endpoint
+        self.model = model  # the spec's name, for a platform whose routes carry the model's
         self.token = token if token is not None else self.env_token()
         self.url = self.resolve_url(url).rstrip("/")
         self.extra_headers = headers or {}

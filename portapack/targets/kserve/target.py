@@ -35,6 +35,7 @@ class KserveTarget(Target):
     runtime = ".runtime:KserveRuntime"
     server_mode = ".server:KserveServerTarget"  # a server: project as a custom container
     deployer = ".deployer:KserveDeployer"
+    client = ".client:KserveTransport"
     image_runtime = ".image:docker_runtime_factory"
     reserved_names = frozenset({"kserve", "model_server", "argparse", "asyncio"})
     templates: ClassVar[dict[str, str]] = {

@@ -90,6 +90,11 @@ class PortapackModel(Model):
             return encode_output(self.predictor.predict(**kwargs))
         except FileOutputError as exc:
             raise InferenceError(str(exc)) from None
+        except Exception as exc:
+            # InferenceError is KServe's handled 500 ({"error": ...}, the traceback logged).
+            # Any other exception reaches its catch-all handler, whose answer is followed by a
+            # reset of the kept-alive connection: a client's next call on it would fail.
+            raise InferenceError(f"{type(exc).__name__}: {exc}") from exc
 
 
 if __name__ == "__main__":
