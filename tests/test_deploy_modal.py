@@ -66,7 +66,7 @@ def test_target_all_builds_every_target_that_can_carry_the_spec_and_lists_the_re
     """python "3.10" is allowed: "all" builds Cog, Truss and RunPod and lists Modal as refused."""
     proj = make_project(tmp_path, python="3.10")
     built = portapack.build(proj, "all", tmp_path / "api")
-    assert [b.target for b in built.builds] == ["cog", "truss", "runpod"]
+    assert [b.target for b in built.builds] == ["cog", "truss", "runpod", "kserve"]
     assert [(r.target, r.reasons[0][:28]) for r in built.refused] == [
         ("modal", 'python: "3.10" cannot deploy')]
     result = CliRunner().invoke(main, ["build", "--spec", str(proj), "--out", str(tmp_path / "out")])
@@ -84,7 +84,7 @@ def test_test_all_lists_a_refused_target_as_skipped_and_exits_3(tmp_path):
     result = CliRunner().invoke(main, ["test", "--spec", str(proj), "--out", str(tmp_path / "out"),
                                        "-t", "all"])
     assert result.exit_code == 3, result.output
-    assert re.search(r"^modal +build +skip  refused: python", result.output, re.M), result.output
+    assert re.search(r"^modal +build +skip +- +refused: python", result.output, re.M), result.output
     assert re.search(r"^runpod +example 1 +pass", result.output, re.M), result.output
 
 
