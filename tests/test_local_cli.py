@@ -994,7 +994,7 @@ def test_sigterm_while_the_target_is_starting_stops_it(tmp_path, reaper, command
 def test_serve_an_unknown_target_exits_2(tmp_path):
     result = run_cli(["serve", "--target", "heroku", "--out", str(tmp_path / "b")], TEXT_STATS)
     assert result.returncode == 2
-    assert "unknown target 'heroku'; choose from modal, cog, truss, runpod or all" in result.stderr
+    assert "unknown target 'heroku'; choose from modal, cog, truss, runpod, kserve or all" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "b").exists()
 

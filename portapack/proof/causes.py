@@ -18,6 +18,8 @@ _EXCEPTION = re.compile(r"(?:^\s*|: )(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exc
                         re.MULTILINE)
 _TOO_LARGE = re.compile(r"input '[^']+': (?:the file|\S+) is (?:larger than|[\d.]+ \w+, over) [^\n]*")
 _PATH_ERRORS = ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError")
+# proof/engine.py's hint after a failed pull: "the base image [NAME ]could not be pulled; FIX"
+_PULL = re.compile(r"the base image (?:(\S+) )?could not be pulled; ([^\n]+)")
 _LIMIT = 300
 
 
@@ -34,6 +36,9 @@ def short_cause(error: str | None, weight_paths: Iterable[str] = ()) -> str:
     if too_large:
         return (f"{too_large.group(0)}: send a smaller file (or raise PORTAPACK_MAX_INPUT_BYTES "
                 "in the spec's env)")
+    pull = _PULL.search(text)
+    if pull:  # a Docker build whose base image is not here: the hint names image and fix
+        return _cut(f"{pull.group(1) or 'the base image'} could not be pulled; {pull.group(2)}")
     found = _EXCEPTION.findall(text)
     exception = f"{found[-1][0]}: {found[-1][1].strip()}" if found else ""
     if found and found[-1][0] in _PATH_ERRORS:

@@ -89,7 +89,7 @@ def build_image(build_dir: Path, tag: str, *, base_image: str | None = None,
         if on_progress:
             on_progress(line.rstrip("\n"))
     if proc.wait() != 0:
-        raise PortapackError(f"docker build failed: {_build_error(log)}")
+        raise PortapackError(f"docker build failed: {_build_error(log, base_image)}")
     image = client.images.get(tag)
     base_size = None
     base = base_image or _dockerfile_base(build_dir)
@@ -101,7 +101,7 @@ def build_image(build_dir: Path, tag: str, *, base_image: str | None = None,
     return ImageResult(tag, image.attrs["Size"], base_size, time.perf_counter() - started)
 
 
-def _build_error(log: list[str]) -> str:
+def _build_error(log: list[str], base_image: str | None = None) -> str:
     """The error BuildKit printed (its last ERROR line, or the log's tail), with a hint when
     the base image could not be pulled."""
     errors = [line.strip() for line in log if line.lstrip().startswith(("ERROR", "error:"))]
@@ -109,7 +109,8 @@ def _build_error(log: list[str]) -> str:
     if any(w in error for w in ("registry-1.docker.io", "no such host", "pull access",
                                 "manifest unknown", "repository does not exist",
                                 "failed to resolve source metadata")):
-        error += ("\nthe base image could not be pulled; pass --base-image with an image "
+        named = f"the base image {base_image}" if base_image else "the base image"
+        error += (f"\n{named} could not be pulled; pass --base-image with an image "
                   "this engine has (docker images), or set the target's base_image option")
     return error
 

@@ -118,4 +118,7 @@ class PortapackModel(Model):
 
 if __name__ == "__main__":
     args, _ = argparse.ArgumentParser(parents=[model_server.parser]).parse_known_args()
-    ModelServer().start([PortapackModel(args.model_name)])
+    model = PortapackModel(args.model_name)
+    # A load() that ran asyncio.run() leaves no current event loop; KServe's server needs one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    ModelServer().start([model])
